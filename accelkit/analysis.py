@@ -1,0 +1,89 @@
+"""Static checks on student source: which library calls a kernel reaches.
+
+A kernel graded for speed must do its own arithmetic. We read the source of the
+function and of every solution-cell function it calls (by name, transitively)
+and list calls that hand the product to BLAS or another library.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+
+DELEGATING_NAMES = {"dot", "matmul", "einsum", "tensordot", "inner", "vdot", "linalg",
+                    "scipy", "blas", "lapack", "multi_dot", "kron", "torch", "tensorflow"}
+
+
+def functions_in_blocks(blocks: list) -> dict:
+    """{name: source} of every top-level function in (label, source) blocks; later wins."""
+    found = {}
+    for _, source in blocks:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found[node.name] = ast.get_source_segment(source, node) or ""
+    return found
+
+
+def _plain(f):
+    """The Python function behind a numba dispatcher, or `f` itself."""
+    return getattr(f, "py_func", f)
+
+
+def functions_of_live(fn) -> dict:
+    """{name: source} for a live function and the notebook functions it refers to."""
+    found: dict = {}
+    todo = [_plain(fn)]
+    while todo:
+        f = todo.pop()
+        if not inspect.isfunction(f) or f.__name__ in found:
+            continue
+        try:
+            found[f.__name__] = textwrap.dedent(inspect.getsource(f))
+        except (OSError, TypeError):
+            continue
+        for name in f.__code__.co_names:
+            g = _plain(f.__globals__.get(name))
+            if inspect.isfunction(g) and g.__module__ == f.__module__:
+                todo.append(g)
+    return found
+
+
+def _reachable(root: str, functions: dict) -> list:
+    seen, todo = [], [root]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in functions:
+            continue
+        seen.append(name)
+        try:
+            tree = ast.parse(functions[name])
+        except SyntaxError:
+            continue
+        todo.extend(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
+    return seen
+
+
+def delegations(root: str, functions: dict) -> list:
+    """Human-readable list of BLAS/library matmul uses reachable from `root`."""
+    problems = []
+    for name in _reachable(root, functions):
+        tree = ast.parse(functions[name])
+        for node in ast.walk(tree):
+            what = None
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+                what = "the @ operator"
+            elif isinstance(node, ast.Attribute) and node.attr in DELEGATING_NAMES:
+                what = f".{node.attr}"
+            elif isinstance(node, ast.Name) and node.id in DELEGATING_NAMES:
+                what = node.id
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                mods = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+                if any(m.split(".")[0] in DELEGATING_NAMES or "linalg" in m for m in mods):
+                    what = "an import of " + ", ".join(m for m in mods if m)
+            if what:
+                problems.append(f"{name}(), line {getattr(node, 'lineno', '?')}: {what}")
+    return problems

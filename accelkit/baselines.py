@@ -1,0 +1,67 @@
+"""Trusted baselines and reference results, shipped in the package.
+
+Speed is graded as a ratio to these kernels, measured in the same run on the
+grading machine. They live here, not in a notebook, so a student cannot edit
+or slow them down; in grading they run in a worker that never runs student code.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+@njit(cache=True)
+def _matmul_ijk(A, B, C):
+    m, k = A.shape
+    n = B.shape[1]
+    for i in range(m):
+        for j in range(n):
+            acc = C.dtype.type(0)
+            for p in range(k):
+                acc += A[i, p] * B[p, j]  # B walked down a column: a new cache line per step
+            C[i, j] = acc
+
+
+def matmul_naive(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """The textbook i-j-k triple loop in numba: the speed everyone starts from."""
+    dtype = np.result_type(A, B)
+    A = np.ascontiguousarray(A, dtype=dtype)
+    B = np.ascontiguousarray(B, dtype=dtype)
+    C = np.empty((A.shape[0], B.shape[1]), dtype=dtype)
+    _matmul_ijk(A, B, C)
+    return C
+
+
+def matmul_expected(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """The exact-enough answer: the product in float64."""
+    return np.asarray(A, dtype=np.float64) @ np.asarray(B, dtype=np.float64)
+
+
+def matmul_error_bound(A: np.ndarray, B: np.ndarray, dtype) -> np.ndarray:
+    """Worst-case rounding error of any summation order: 2 k eps (|A| @ |B|) + a tiny floor."""
+    k = A.shape[1]
+    eps = np.finfo(dtype).eps
+    scale = np.abs(np.asarray(A, np.float64)) @ np.abs(np.asarray(B, np.float64))
+    return 2 * max(k, 1) * eps * scale + 4 * np.finfo(dtype).tiny
+
+
+def conv2d_output_shape(x_shape, w_shape, stride: int, padding: int) -> tuple:
+    n, _, h, w = x_shape
+    f, _, kh, kw = w_shape
+    return (n, f, (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1)
+
+
+def conv2d_expected(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """Direct 2-D cross-correlation (as in deep-learning frameworks), in float64."""
+    x = np.pad(np.asarray(x, np.float64), ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    kh, kw = w.shape[2:]
+    windows = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    # windows: (N, C, OH, OW, KH, KW); w: (F, C, KH, KW) -> (N, F, OH, OW)
+    return np.einsum("ncxyij,fcij->nfxy", windows, np.asarray(w, np.float64), optimize=True)
+
+
+def conv2d_error_bound(x: np.ndarray, w: np.ndarray, stride: int, padding: int, dtype) -> np.ndarray:
+    k = int(np.prod(w.shape[1:]))
+    scale = conv2d_expected(np.abs(x), np.abs(w), stride, padding)
+    return 2 * k * np.finfo(dtype).eps * scale + 4 * np.finfo(dtype).tiny

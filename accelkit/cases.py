@@ -1,0 +1,73 @@
+"""Input recipes: small, picklable descriptions of test inputs.
+
+A check never ships big arrays between processes. It sends a recipe, and the
+process that runs the kernel and the process that checks the result each build
+the same arrays from it (same seed, same layout), so non-contiguous views stay
+views where the kernel runs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+LAYOUTS = ("C", "F", "T", "strided")
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """A (rows, cols) array of `dtype` with values in [-1, 1), laid out as `layout`.
+
+    Layouts: "C" contiguous, "F" Fortran order, "T" a transposed view,
+    "strided" a view taking every 2nd row and 3rd column of a larger array.
+    """
+
+    rows: int
+    cols: int
+    dtype: str = "float32"
+    layout: str = "C"
+    seed: int = 0
+
+    def build(self) -> np.ndarray:
+        rng = np.random.default_rng(self.seed)
+        shape = (self.rows, self.cols)
+        if self.layout == "C":
+            return rng.uniform(-1, 1, shape).astype(self.dtype)
+        if self.layout == "F":
+            return np.asfortranarray(rng.uniform(-1, 1, shape).astype(self.dtype))
+        if self.layout == "T":
+            return rng.uniform(-1, 1, shape[::-1]).astype(self.dtype).T
+        if self.layout == "strided":
+            base = rng.uniform(-1, 1, (2 * self.rows, 3 * self.cols)).astype(self.dtype)
+            return base[::2, ::3]
+        raise ValueError(f"unknown layout {self.layout!r}, expected one of {LAYOUTS}")
+
+    def describe(self) -> str:
+        kind = {"C": "C-contiguous", "F": "Fortran-ordered", "T": "transposed view",
+                "strided": "strided view"}[self.layout]
+        return f"{self.dtype} {self.rows}x{self.cols} ({kind})"
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """An array of any shape with values in [-1, 1), C-contiguous."""
+
+    shape: tuple
+    dtype: str = "float32"
+    seed: int = 0
+
+    def build(self) -> np.ndarray:
+        rng = np.random.default_rng(self.seed)
+        return rng.uniform(-1, 1, self.shape).astype(self.dtype)
+
+    def describe(self) -> str:
+        return f"{self.dtype} {'x'.join(map(str, self.shape))}"
+
+
+def build_all(specs) -> list:
+    """Build every recipe in `specs`; plain values pass through unchanged."""
+    return [s.build() if hasattr(s, "build") else s for s in specs]
+
+
+def describe(spec) -> str:
+    return spec.describe() if hasattr(spec, "describe") else repr(spec)

@@ -1,0 +1,194 @@
+"""The trusted side of process isolation: start a worker, talk to it, survive it.
+
+A `Worker` runs either student source (the solution cells) or a trusted module
+(the baselines) in a fresh ``python -I`` process with resource limits, a private
+working directory and a minimal environment. Every request has a wall-clock
+limit; a worker that crashes, hangs or exits is killed and restarted on the next
+request, so one broken kernel costs only the checks that call it.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import json
+from multiprocessing.connection import Connection
+
+from accelkit import wire
+
+DEFAULT_MEMORY_MB = 4096
+DEFAULT_TIMEOUT_S = 60.0
+MAX_REPLY_BYTES = 1 << 30
+_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+             "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+             "NUMBA_OPT", "NUMBA_LOOP_VECTORIZE", "NUMBA_SLP_VECTORIZE", "SYSTEMROOT")
+
+
+class IsolationError(Exception):
+    """The worker process itself failed: it crashed, exited or ran out of time."""
+
+
+class StudentError(Exception):
+    """An exception raised by code running in the worker, with its traceback as text."""
+
+    def __init__(self, info: dict):
+        self.info = info
+        super().__init__(f"{info['type']}: {info['message']}")
+
+    def is_a(self, exc_type: type) -> bool:
+        return exc_type.__name__ in self.info["mro"]
+
+    def __str__(self) -> str:
+        tb = self.info.get("traceback", "")
+        head = f"{self.info['type']}: {self.info['message']}"
+        return f"{head}\n{tb}" if tb else head
+
+
+def _signal_name(returncode: int) -> str:
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+class Worker:
+    """One isolated process; `load` is ("load_source", blocks) or ("load_module", name)."""
+
+    def __init__(self, load: tuple, memory_mb: int = DEFAULT_MEMORY_MB, label: str = "worker"):
+        self.load = load
+        self.memory_mb = memory_mb
+        self.label = label
+        self.loaded: dict = {"names": [], "errors": []}
+        self.proc: subprocess.Popen | None = None
+        self.conn: Connection | None = None
+        self.workdir: str | None = None
+        self.starts = 0
+
+    # -- life cycle -------------------------------------------------------
+    def start(self, timeout: float = DEFAULT_TIMEOUT_S) -> dict:
+        parent_sock, child_sock = socket.socketpair()
+        self.workdir = tempfile.mkdtemp(prefix=f"accelkit-{self.label}-")
+        limits = {"RLIMIT_AS": self.memory_mb << 20, "RLIMIT_FSIZE": 64 << 20, "RLIMIT_CORE": 0}
+        env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
+        env.update(HOME=self.workdir, TMPDIR=self.workdir, PYTHONDONTWRITEBYTECODE="1",
+                   NUMBA_CACHE_DIR=os.path.join(self.workdir, "numba-cache"), MPLBACKEND="Agg")
+        self.stderr_path = os.path.join(self.workdir, "stderr.txt")
+        with open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-m", "accelkit.worker", str(child_sock.fileno()),
+                 json.dumps(limits)],
+                pass_fds=[child_sock.fileno()], cwd=self.workdir, env=env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                start_new_session=True)
+        child_sock.close()
+        self.conn = Connection(parent_sock.detach())
+        self.starts += 1
+        self.loaded = self._exchange(self.load, timeout)
+        return self.loaded
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.proc.wait()
+            self.proc = None
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def close(self) -> None:
+        self.kill()
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- requests ---------------------------------------------------------
+    def request(self, *msg, timeout: float = DEFAULT_TIMEOUT_S):
+        """Send one request and return its value; restarts a dead worker first."""
+        if not self.alive():
+            self.kill()
+            self.start(timeout)
+        return self._exchange(msg, timeout)
+
+    def timed_request(self, *msg, timeout: float = DEFAULT_TIMEOUT_S) -> float:
+        """Seconds from sending `msg` until its answer arrived, measured here."""
+        if not self.alive():
+            self.kill()
+            self.start(timeout)
+        payload = pickle.dumps(msg)
+        start = time.perf_counter()
+        self.conn.send_bytes(payload)
+        reply = self._receive(msg, timeout)
+        elapsed = time.perf_counter() - start
+        self._unpack(reply)
+        return elapsed
+
+    def _exchange(self, msg: tuple, timeout: float):
+        self.conn.send_bytes(pickle.dumps(msg))
+        return self._unpack(self._receive(msg, timeout))
+
+    def _receive(self, msg: tuple, timeout: float) -> bytes:
+        try:
+            if not self.conn.poll(timeout):
+                self.kill()
+                raise IsolationError(
+                    f"{self._what(msg)} did not finish within {timeout:.0f} s and was stopped "
+                    "(an infinite loop, or far too slow?)")
+            return self.conn.recv_bytes(MAX_REPLY_BYTES)
+        except (EOFError, OSError):
+            raise IsolationError(self._death_note(msg)) from None
+
+    @staticmethod
+    def _unpack(reply: bytes):
+        status, value = wire.decode(reply)
+        if status == "error":
+            raise StudentError(value)
+        return value
+
+    def _what(self, msg: tuple) -> str:
+        if msg[0] in ("call", "call_args", "run"):
+            return f"{msg[1]}()"
+        return f"loading the {self.label} code"
+
+    def _death_note(self, msg: tuple) -> str:
+        proc = self.proc
+        code = proc.wait(timeout=10) if proc is not None else None
+        self.kill()
+        if code is not None and code < 0:
+            how = f"was killed by {_signal_name(code)}"
+            if -code == signal.SIGSEGV:
+                how += " (a segmentation fault: an out-of-bounds read or write in a numba kernel?)"
+        elif code is not None:
+            how = f"ended the process with exit code {code} (os._exit or sys.exit outside a function?)"
+        else:
+            how = "closed its connection"
+        tail = ""
+        try:
+            with open(self.stderr_path, "rb") as err:
+                err.seek(0, os.SEEK_END)
+                err.seek(max(0, err.tell() - 1500))
+                tail = err.read().decode(errors="replace").strip()
+        except OSError:
+            pass
+        if "MemoryError" in tail or (code == 1 and "memory" in tail.lower()):
+            how += f" (the memory limit is {self.memory_mb} MiB)"
+        note = f"{self._what(msg)} {how}."
+        return note + (f"\nLast words on stderr:\n{tail}" if tail else "")
+

@@ -1,0 +1,128 @@
+"""Runs a notebook's test cells in the trusted grader process.
+
+The test cells come from the instructor's notebook (nbgrader's OverwriteCells
+has already restored them), so running them here is safe. The student's
+solution cells run only in an isolated worker; the names they define are bound
+here to `RemoteFunction` proxies. Outputs are built the way nbgrader reads
+them: an error output scores 0, a trailing plain float is partial credit.
+"""
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import traceback
+
+import nbformat
+import numpy as np
+
+from accelkit import analysis, checks
+from accelkit.isolate import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, IsolationError, StudentError, Worker
+from accelkit.targets import RemoteFunction
+from accelkit.worker import PREAMBLE
+
+MAX_PRINTED_CHARS = 20_000
+
+
+class MissingFunction:
+    """Stands in for a function whose solution cell failed to run."""
+
+    def __init__(self, name: str, error: dict):
+        self.__name__ = self.name = name
+        self.error = error
+
+    def __call__(self, *args, **kwargs):
+        raise NameError(f"{self.name} is not defined because its cell failed to run: "
+                        f"{self.error['type']}: {self.error['message']}")
+
+    call = runner = __call__
+
+
+class GradingSession:
+    """Trusted side of grading one notebook: a student worker, a baseline worker, test cells."""
+
+    def __init__(self, blocks: list, setup: str = PREAMBLE, memory_mb: int = DEFAULT_MEMORY_MB,
+                 timeout: float = DEFAULT_TIMEOUT_S):
+        """blocks: (label, source) of the solution cells; setup: the instructor's setup code,
+        run before them in the worker and as the test cells' namespace here."""
+        self.blocks = blocks
+        self.setup = setup or PREAMBLE
+        self.timeout = timeout
+        self.student = Worker(("load_source", blocks, setup), memory_mb, label="student")
+        self.trusted = Worker(("load_module", "accelkit.baselines"), memory_mb, label="baseline")
+        self._baselines: dict = {}
+        self.namespace: dict | None = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.student.close()
+        self.trusted.close()
+
+    def baseline(self, name: str) -> RemoteFunction:
+        if name not in self._baselines:
+            self._baselines[name] = RemoteFunction(self.trusted, name, timeout=self.timeout)
+        return self._baselines[name]
+
+    def _build_namespace(self) -> dict:
+        trusted = {"__name__": "__grader__", "np": np,
+                   **{n: getattr(checks, n) for n in checks.__all__}}
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(self.setup, trusted)
+        namespace = {}
+        sources = analysis.functions_in_blocks(self.blocks)
+        try:
+            loaded = self.student.start(self.timeout)
+        except (IsolationError, StudentError) as err:
+            loaded = {"names": [], "errors": [{"cell": "solution cells", "type": type(err).__name__,
+                                               "message": str(err)}]}
+        for name in sources:
+            if name not in loaded["names"]:
+                error = next((e for e in loaded["errors"]), {"type": "NameError",
+                                                              "message": "not defined"})
+                namespace[name] = MissingFunction(name, error)
+        for name in loaded["names"]:
+            namespace[name] = RemoteFunction(self.student, name, sources, self.timeout,
+                                             self.baseline)
+        namespace.update(trusted)  # a solution cell cannot rebind a check or a baseline
+        return namespace
+
+    def run_cell(self, source: str) -> list:
+        """Run one test cell; return its nbformat outputs."""
+        if self.namespace is None:
+            self.namespace = self._build_namespace()
+        printed = io.StringIO()
+        outputs = []
+        value = None
+        try:
+            tree = ast.parse(source)
+            last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+            scope = dict(self.namespace)
+            with contextlib.redirect_stdout(printed):
+                exec(compile(tree, "<test cell>", "exec"), scope)
+                if last is not None:
+                    value = eval(compile(ast.Expression(last.value), "<test cell>", "eval"), scope)
+        except StudentError as err:
+            error = ("StudentCodeError" if err.info["type"] == "AssertionError" else err.info["type"],
+                     err.info["message"], err.info.get("traceback", ""))
+        except Exception as err:  # noqa: BLE001 - every failure becomes the cell's error output
+            tb = "" if isinstance(err, (AssertionError, IsolationError, NameError)) else \
+                traceback.format_exc(limit=-3)
+            error = (type(err).__name__, str(err), tb)
+        else:
+            error = None
+        text = printed.getvalue()
+        if len(text) > MAX_PRINTED_CHARS:
+            text = text[:MAX_PRINTED_CHARS] + "\n... (output truncated)\n"
+        if text:
+            outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text))
+        if error:
+            ename, evalue, tb = error
+            lines = ([tb] if tb else []) + [f"{ename}: {evalue}"]
+            outputs.append(nbformat.v4.new_output("error", ename=ename, evalue=evalue,
+                                                  traceback=lines))
+        elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+            outputs.append(nbformat.v4.new_output("execute_result", execution_count=None,
+                                                  data={"text/plain": repr(float(value))}))
+        return outputs

@@ -1,0 +1,96 @@
+"""How a check calls the function it grades: in this process, or in a worker.
+
+In a student's kernel the checks get the student's live function and call it
+here (fast feedback while working). In grading they get a `RemoteFunction`,
+which runs the same call in an isolated worker and brings back only plain data.
+Both offer the same three operations, so a check is written once.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+
+from accelkit import analysis
+from accelkit.cases import build_all
+from accelkit.isolate import DEFAULT_TIMEOUT_S, Worker
+
+_keys = itertools.count()
+
+
+class LocalTarget:
+    """A live function in this process."""
+
+    remote = False
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.name = getattr(fn, "__name__", repr(fn))
+
+    def call(self, specs: list, kwargs: dict) -> tuple:
+        args = build_all(specs)
+        result = self.fn(*args, **kwargs)
+        fresh = build_all(specs)
+        modified = [i for i, (a, b) in enumerate(zip(args, fresh))
+                    if isinstance(a, np.ndarray) and not np.array_equal(a, b)]
+        return result, modified
+
+    def runner(self, specs: list, kwargs: dict):
+        args = build_all(specs)
+
+        def run(repeat: int) -> float:
+            start = time.perf_counter()
+            for _ in range(repeat):
+                self.fn(*args, **kwargs)
+            return time.perf_counter() - start
+        return run
+
+    def sources(self) -> dict:
+        return analysis.functions_of_live(self.fn)
+
+
+class RemoteFunction:
+    """A function that lives in a worker process; callable like the original."""
+
+    remote = True
+
+    def __init__(self, worker: Worker, name: str, sources: dict | None = None,
+                 timeout: float = DEFAULT_TIMEOUT_S, baseline=None):
+        self.worker = worker
+        self.name = self.__name__ = name
+        self._sources = sources or {}
+        self.timeout = timeout
+        self.baseline = baseline  # name -> RemoteFunction in a trusted worker
+
+    def __repr__(self) -> str:
+        return f"<{self.name} running in an isolated {self.worker.label} process>"
+
+    def __call__(self, *args, **kwargs):
+        return self.worker.request("call_args", self.name, args, kwargs, timeout=self.timeout)
+
+    def call(self, specs: list, kwargs: dict) -> tuple:
+        key = f"k{next(_keys)}"
+        self.worker.request("prepare", key, list(specs), dict(kwargs), timeout=self.timeout)
+        try:
+            reply = self.worker.request("call", self.name, key, timeout=self.timeout)
+        finally:
+            if self.worker.alive():
+                self.worker.request("drop", key, timeout=self.timeout)
+        return reply["result"], reply["modified"]
+
+    def runner(self, specs: list, kwargs: dict):
+        """Times whole requests from this side: the worker reports no times of its own."""
+        key = f"k{next(_keys)}"
+        self.worker.request("prepare", key, list(specs), dict(kwargs), timeout=self.timeout)
+
+        def run(repeat: int) -> float:
+            return self.worker.timed_request("run", self.name, key, repeat, timeout=self.timeout)
+        return run
+
+    def sources(self) -> dict:
+        return self._sources
+
+
+def as_target(fn):
+    return fn if isinstance(fn, RemoteFunction) else LocalTarget(fn)

@@ -1,0 +1,145 @@
+"""The worker: a child process that runs untrusted code for the trusted engine.
+
+Started by ``accelkit.isolate.Worker`` as ``python -I -m accelkit.worker FD LIMITS``.
+It reads pickled requests from the trusted parent on the socket FD and answers
+with ``accelkit.wire`` replies (never pickle: the parent must not unpickle what
+student code produced). Everything the worker itself relies on is bound here,
+before any student code runs, so rebinding ``time`` or ``numpy`` attributes in
+a solution cell does not change how the worker works. Timings are taken by the
+parent around a whole request, not reported by the worker.
+"""
+from __future__ import annotations
+
+import contextlib
+import faulthandler
+import gc
+import importlib
+import io
+import json
+import pickle
+import resource
+import sys
+import traceback
+from multiprocessing.connection import Connection
+
+import numpy as np
+
+from accelkit.cases import build_all
+from accelkit.wire import encode
+
+PREAMBLE = """\
+import math
+import time
+import numpy as np
+import numba
+from numba import njit, prange
+"""
+
+_array_equal = np.array_equal
+
+
+def apply_limits(limits: dict) -> None:
+    """Resource limits for this process: address space, file size, no core files."""
+    for name, value in limits.items():
+        resource.setrlimit(getattr(resource, name), (value, value))
+
+
+def describe_exception(exc: BaseException) -> dict:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if "accelkit" not in f.filename]
+    lines = traceback.format_list(frames[-8:])
+    return {
+        "type": type(exc).__name__,
+        "mro": [c.__name__ for c in type(exc).__mro__],
+        "message": str(exc)[:2000],
+        "traceback": "".join(lines)[-4000:],
+    }
+
+
+class Server:
+    """Holds the loaded namespace and prepared inputs; one method per request."""
+
+    def __init__(self):
+        self.namespace: dict = {}
+        self.inputs: dict = {}
+
+    def load_source(self, blocks: list, setup: str = PREAMBLE) -> dict:
+        """Run `setup`, then each (label, source) block in one namespace; a failing block does
+        not stop the rest. Returns the names of the callables the blocks defined."""
+        self.namespace = {"__name__": "__student__"}
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(setup, self.namespace)
+        preamble_names = set(self.namespace)
+        errors = []
+        for label, source in blocks:
+            try:
+                exec(compile(source, f"<{label}>", "exec"), self.namespace)
+            except BaseException as exc:  # noqa: BLE001 - student code may raise anything
+                errors.append({"cell": label, **describe_exception(exc)})
+        names = sorted(n for n, v in self.namespace.items()
+                       if callable(v) and n not in preamble_names and not n.startswith("__"))
+        return {"names": names, "errors": errors}
+
+    def load_module(self, module: str) -> dict:
+        self.namespace = vars(importlib.import_module(module))
+        return {"names": sorted(n for n, v in self.namespace.items() if callable(v)), "errors": []}
+
+    def prepare(self, key: str, specs: list, kwargs: dict) -> None:
+        self.inputs[key] = (specs, build_all(specs), kwargs)
+
+    def call(self, name: str, key: str) -> dict:
+        """Call `name` on prepared inputs; report which inputs it modified."""
+        specs, args, kwargs = self.inputs[key]
+        result = self.namespace[name](*args, **kwargs)
+        fresh = build_all(specs)
+        modified = [i for i, (a, b) in enumerate(zip(args, fresh))
+                    if isinstance(a, np.ndarray) and not _array_equal(a, b)]
+        if modified:
+            self.inputs[key] = (specs, fresh, kwargs)
+        return {"result": result, "modified": modified}
+
+    def call_args(self, name: str, args: tuple, kwargs: dict):
+        return self.namespace[name](*args, **kwargs)
+
+    def run(self, name: str, key: str, repeat: int) -> None:
+        """The timed request: the parent measures how long this takes to answer."""
+        _, args, kwargs = self.inputs[key]
+        fn = self.namespace[name]
+        gc.disable()
+        try:
+            for _ in range(repeat):
+                fn(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    def drop(self, key: str) -> None:
+        self.inputs.pop(key, None)
+
+
+def serve(conn: Connection) -> None:
+    server = Server()
+    handlers = {name: getattr(server, name) for name in
+                ("load_source", "load_module", "prepare", "call", "call_args", "run", "drop")}
+    recv, send = conn.recv_bytes, conn.send_bytes
+    while True:
+        try:
+            op, *args = pickle.loads(recv())  # from the trusted parent only
+        except EOFError:
+            return
+        try:
+            reply = encode(("ok", handlers[op](*args)))
+        except BaseException as exc:  # noqa: BLE001 - includes SystemExit from student code
+            reply = encode(("error", describe_exception(exc)))
+        send(reply)
+
+
+def main() -> None:
+    fd, limits = int(sys.argv[1]), json.loads(sys.argv[2])
+    faulthandler.enable()
+    apply_limits(limits)
+    sys.stdin = None
+    serve(Connection(fd))
+
+
+if __name__ == "__main__":
+    main()

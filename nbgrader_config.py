@@ -1,0 +1,37 @@
+"""nbgrader configuration of the Acceleration course module."""
+import os
+
+from accelkit.preprocessors import ResilientExecute, TrustedGrade
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
+                                    LimitOutput, SaveAutoGrades)
+
+c = get_config()  # noqa: F821 - provided by nbgrader
+
+here = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.root = here
+c.CourseDirectory.course_id = "acceleration"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db")
+
+# The student version: a stub that says what to do instead of a bare NotImplementedError.
+c.ClearSolutions.code_stub = {
+    "python": '# YOUR CODE HERE\nraise NotImplementedError("Replace this line with your '
+              'implementation, then run the tests below.")'
+}
+
+# Autograde: run the notebook in its kernel (a dead kernel stops only the kernel run), then
+# let the trusted grader re-run every test cell outside the student's process. Order
+# matters: TrustedGrade must run after Execute and before SaveAutoGrades reads the outputs.
+c.Autograde.autograde_preprocessors = [
+    ResilientExecute,
+    TrustedGrade,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.Execute.timeout = 120          # seconds per cell in the student's kernel
+c.TrustedGrade.call_timeout = 60  # seconds per call into student code in the grader
+c.TrustedGrade.memory_mb = 4096   # address-space limit of a grading worker
