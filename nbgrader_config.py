@@ -32,6 +32,6 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
-c.Execute.timeout = 120          # seconds per cell in the student's kernel
-c.TrustedGrade.call_timeout = 60  # seconds per call into student code in the grader
+c.Execute.timeout = 30           # seconds per cell in the student's kernel (nbgrader's default)
+c.TrustedGrade.call_timeout = 30  # seconds per call into student code in the grader
 c.TrustedGrade.memory_mb = 4096   # address-space limit of a grading worker

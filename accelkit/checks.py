@@ -22,7 +22,7 @@ from accelkit.isolate import StudentError
 from accelkit.targets import LocalTarget, RemoteFunction, as_target
 
 __all__ = ["Matrix", "Tensor", "check_matmul", "check_conv2d", "check_raises", "check_no_blas",
-           "check_speedup", "check_autotune", "check_uses", "verify_matmul", "verify_conv2d"]
+           "check_speedup", "check_tiling", "check_autotune", "check_uses", "verify_matmul", "verify_conv2d"]
 
 
 def _deferred(fn) -> bool:
@@ -224,6 +224,30 @@ def check_speedup(fn, baseline, inputs: list, verify, tiers: list, kwargs=None,
     print("  thresholds: " + ", ".join(f"≥ {t:g}x → {p:g} pt" for t, p in tiers))
     print(f"  → {earned:g} of {tiers[0][1]:g} points")
     return float(earned)
+
+
+def check_tiling(fn, inputs: list, verify, tiny: int = 4, default: int = 64,
+                 min_ratio: float = 2.5) -> None:
+    """`block_size` really sets the tiling: with tiny tiles the kernel must be clearly slower
+    (loop overhead, no reuse) than with its default tiles. A kernel that ignores block_size
+    runs equally fast with both and fails."""
+    if _deferred(fn):
+        return
+    target = as_target(fn)
+    for size in (tiny, default):
+        result, modified = target.call(inputs, {"block_size": size})
+        verify(target.name, result, *inputs, modified=modified)
+    result = timing.compare(target.runner(inputs, {"block_size": tiny}),
+                            target.runner(inputs, {"block_size": default}), [min_ratio])
+    print(f"Does block_size change how {target.name} runs?")
+    print(result.table(f"block_size={tiny}", f"block_size={default}"))
+    if result.speedup < min_ratio:
+        raise AssertionError(
+            f"{target.name} with block_size={default} is only {result.speedup:.2f}x faster than "
+            f"with block_size={tiny}; a tiled kernel is at least {min_ratio:g}x faster.\n"
+            "  hint: does your kernel loop over tiles of block_size, or ignore the argument?")
+    print(f"✓ block_size={default} is {result.speedup:.1f}x faster than block_size={tiny} "
+          f"(needed: {min_ratio:g}x)")
 
 
 def check_autotune(autotune, kernel, m: int, k: int, n: int, candidates, dtype="float32",

@@ -14,7 +14,7 @@ import numpy as np
 
 from accelkit import analysis
 from accelkit.cases import build_all
-from accelkit.isolate import DEFAULT_TIMEOUT_S, Worker
+from accelkit.isolate import DEFAULT_TIMEOUT_S, IsolationError, Worker
 
 _keys = itertools.count()
 
@@ -62,30 +62,44 @@ class RemoteFunction:
         self._sources = sources or {}
         self.timeout = timeout
         self.baseline = baseline  # name -> RemoteFunction in a trusted worker
+        self.timed_out: str | None = None
 
     def __repr__(self) -> str:
         return f"<{self.name} running in an isolated {self.worker.label} process>"
 
+    def _request(self, *msg, timed: bool = False):
+        """One request about this function. After a timeout, later calls fail at once:
+        the function is not given the full time limit again in every test."""
+        if self.timed_out:
+            raise IsolationError(f"{self.name}() was not run again: {self.timed_out}")
+        send = self.worker.timed_request if timed else self.worker.request
+        try:
+            return send(*msg, timeout=self.timeout)
+        except IsolationError as err:
+            if "did not finish" in str(err):
+                self.timed_out = str(err)
+            raise
+
     def __call__(self, *args, **kwargs):
-        return self.worker.request("call_args", self.name, args, kwargs, timeout=self.timeout)
+        return self._request("call_args", self.name, args, kwargs)
 
     def call(self, specs: list, kwargs: dict) -> tuple:
         key = f"k{next(_keys)}"
-        self.worker.request("prepare", key, list(specs), dict(kwargs), timeout=self.timeout)
+        self._request("prepare", key, list(specs), dict(kwargs))
         try:
-            reply = self.worker.request("call", self.name, key, timeout=self.timeout)
+            reply = self._request("call", self.name, key)
         finally:
             if self.worker.alive():
-                self.worker.request("drop", key, timeout=self.timeout)
+                self._request("drop", key)
         return reply["result"], reply["modified"]
 
     def runner(self, specs: list, kwargs: dict):
         """Times whole requests from this side: the worker reports no times of its own."""
         key = f"k{next(_keys)}"
-        self.worker.request("prepare", key, list(specs), dict(kwargs), timeout=self.timeout)
+        self._request("prepare", key, list(specs), dict(kwargs))
 
         def run(repeat: int) -> float:
-            return self.worker.timed_request("run", self.name, key, repeat, timeout=self.timeout)
+            return self._request("run", self.name, key, repeat, timed=True)
         return run
 
     def sources(self) -> dict:

@@ -1,0 +1,37 @@
+# The two commands of the README:
+#   make demo   – set everything up on a fresh machine and run the instructor pipeline
+#   make test   – the grader's own test suite (what CI runs)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+
+.PHONY: setup demo release grade test test-fast bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+setup: $(VENV)/.installed
+
+release: setup
+	nbgrader generate_assignment acceleration --force
+
+demo: release
+	rm -rf submitted autograded/*/ feedback
+	accelkit examples
+	nbgrader autograde acceleration --force
+	nbgrader export
+	nbgrader generate_feedback acceleration --force
+	accelkit scores
+
+test: setup
+	pytest -p no:cacheprovider
+
+bench: setup
+	accelkit bench
+
+clean:
+	rm -rf submitted autograded/*/ feedback grades.csv gradebook.db

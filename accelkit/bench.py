@@ -1,0 +1,87 @@
+"""Benchmark of the reference kernels (a report, not a test).
+
+Runs the instructor's solution cells of 02_blocked_matmul from source/, then prints
+GFLOP/s of matmul_reordered and matmul_blocked next to single-threaded numpy, and
+the time nbgrader takes to autograde one complete submission.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from accelkit import course
+from accelkit.baselines import matmul_naive
+from accelkit.student import best_time, machine_summary, matmul_gflops, print_table
+from accelkit.worker import PREAMBLE
+
+
+def reference_kernels(root: Path) -> dict:
+    nb = nbformat.read(root / "source" / course.ASSIGNMENT / "02_blocked_matmul.ipynb", 4)
+    namespace: dict = {}
+    exec(PREAMBLE, namespace)
+    for source in course.solution_sources(nb).values():
+        exec(source, namespace)
+    return namespace
+
+
+def kernel_table(kernels: dict, sizes: list, quick: bool) -> list:
+    rows = []
+    repeat = 2 if quick else 5
+    with threadpool_limits(1):
+        for dtype in ("float32", "float64"):
+            for n in sizes:
+                rng = np.random.default_rng(n)
+                A = rng.standard_normal((n, n)).astype(dtype)
+                B = rng.standard_normal((n, n)).astype(dtype)
+                t_numpy = best_time(np.matmul, A, B, repeat=repeat)
+                t_reord = best_time(kernels["matmul_reordered"], A, B, repeat=repeat)
+                t_block = best_time(kernels["matmul_blocked"], A, B, repeat=repeat)
+                row = {"dtype": dtype, "n": n,
+                       "reordered GF/s": matmul_gflops(n, t_reord),
+                       "blocked GF/s": matmul_gflops(n, t_block),
+                       "numpy-1t GF/s": matmul_gflops(n, t_numpy),
+                       "blocked/numpy": t_numpy / t_block,
+                       "reordered/numpy": t_numpy / t_reord}
+                if n <= 1024:
+                    row["blocked vs naive"] = best_time(matmul_naive, A, B, repeat=1) / t_block
+                rows.append(row)
+    return rows
+
+
+def autograde_seconds(root: Path) -> float:
+    """Wall time of `nbgrader autograde` for the reference submission in a scratch copy."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for name in ("source", "release"):
+            shutil.copytree(root / name, tmp / name)
+        shutil.copy(root / "nbgrader_config.py", tmp)
+        run = [sys.executable, "-m", "nbgrader"]
+        subprocess.run([*run, "generate_assignment", course.ASSIGNMENT, "--force"], cwd=tmp,
+                       check=True, capture_output=True)
+        example = course.Example("02_blocked_matmul", "reference", "", {}, {})
+        course.place_examples(tmp, [example])
+        start = time.perf_counter()
+        subprocess.run([*run, "autograde", course.ASSIGNMENT, "--force"], cwd=tmp, check=True,
+                       capture_output=True)
+        return time.perf_counter() - start
+
+
+def main(root: Path, sizes: list, quick: bool = False) -> int:
+    print(machine_summary())
+    blas = [f"{i['internal_api']} {i.get('version')} ({i.get('architecture')})"
+            for i in threadpool_info() if i["user_api"] == "blas"]
+    print("numpy BLAS:", ", ".join(blas) or "unknown", "– limited to 1 thread\n")
+    kernels = reference_kernels(root)
+    rows = kernel_table(kernels, sizes, quick)
+    print_table(rows, ["dtype", "n", "reordered GF/s", "blocked GF/s", "numpy-1t GF/s",
+                       "blocked/numpy", "reordered/numpy", "blocked vs naive"])
+    print(f"\nautograde of one complete submission (reference): {autograde_seconds(root):.1f} s")
+    return 0

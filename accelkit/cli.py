@@ -1,0 +1,80 @@
+"""Command line of the course: ``accelkit examples | scores | bench``."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from accelkit import course
+
+
+def _db_url(root: Path) -> str:
+    return "sqlite:///" + str(root / "gradebook.db")
+
+
+def cmd_examples(args) -> int:
+    examples = course.load_examples(args.root / "grader_tests" / "submissions")
+    students = course.place_examples(args.root, examples)
+    print(f"placed {len(examples)} example submissions in submitted/: {', '.join(students)}")
+    return 0
+
+
+def score_table(root: Path, students: list) -> tuple:
+    """Rows of (student, {function: (score, max)}) from the gradebook."""
+    rows, functions = [], []
+    for student in students:
+        per_function = defaultdict(lambda: [0.0, 0.0])
+        for (_, grade_id), (score, max_score) in course.cell_scores(_db_url(root), student).items():
+            name = course.function_of(grade_id)
+            if name not in functions:
+                functions.append(name)
+            per_function[name][0] += score or 0.0
+            per_function[name][1] += max_score
+        rows.append((student, dict(per_function)))
+    return functions, rows
+
+
+def cmd_scores(args) -> int:
+    from nbgrader.api import Gradebook
+    from rich.console import Console
+    from rich.table import Table
+
+    with Gradebook(_db_url(args.root)) as gradebook:
+        students = sorted(s.student.id for s in gradebook.find_assignment(course.ASSIGNMENT).submissions)
+    functions, rows = score_table(args.root, students)
+    table = Table(title="Autograded scores by function (points / max)")
+    table.add_column("student")
+    for name in functions:
+        table.add_column(name, justify="right")
+    table.add_column("total", justify="right", style="bold")
+    for student, scores in rows:
+        cells = [f"{scores[f][0]:g}/{scores[f][1]:g}" if f in scores else "-" for f in functions]
+        total = sum(s for s, _ in scores.values()), sum(m for _, m in scores.values())
+        table.add_row(student, *cells, f"{total[0]:g}/{total[1]:g}")
+    Console().print(table)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from accelkit import bench
+    return bench.main(args.root, args.sizes, quick=args.quick)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="accelkit", description=__doc__)
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="course directory")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("examples", help="place the example submissions in submitted/")
+    sub.add_parser("scores", help="print the per-student, per-function score table")
+    bench = sub.add_parser("bench", help="GFLOP/s of the reference kernels against numpy")
+    bench.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024, 2048])
+    bench.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args(argv)
+    args.root = args.root.resolve()
+    handler = {"examples": cmd_examples, "scores": cmd_scores, "bench": cmd_bench}[args.command]
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Course plumbing for instructors: example submissions and the gradebook by function.
+
+Example submissions are small files (``<notebook>/<student>.py``) that say which
+solution cells differ from the instructor's solution (``CELLS``) and the score
+each grade cell must get (``EXPECTED``). `build_submission` turns one into a real
+notebook, starting from the student version in ``release/``.
+"""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbgrader import utils
+
+ASSIGNMENT = "acceleration"
+
+
+@dataclass(frozen=True)
+class Example:
+    notebook: str          # e.g. "02_blocked_matmul"
+    student: str           # e.g. "naive"
+    doc: str
+    cells: dict | None     # grade_id -> source; None = the release notebook untouched
+    expected: dict         # grade_id -> points
+
+
+def load_examples(folder: Path) -> list:
+    """Every example submission under `folder` (one sub-folder per notebook)."""
+    examples = []
+    for path in sorted(Path(folder).glob("*/*.py")):
+        spec = importlib.util.spec_from_file_location(f"example_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        examples.append(Example(path.parent.name, path.stem, (module.__doc__ or "").strip(),
+                                module.CELLS, module.EXPECTED))
+    return examples
+
+
+def solution_sources(nb) -> dict:
+    return {c.metadata.nbgrader["grade_id"]: c.source for c in nb.cells
+            if c.cell_type == "code" and utils.is_solution(c)}
+
+
+def build_submission(root: Path, example: Example):
+    """The example as a student notebook: release version + instructor solutions + its cells."""
+    release = nbformat.read(root / "release" / ASSIGNMENT / f"{example.notebook}.ipynb", 4)
+    if example.cells is None:
+        return release
+    source = nbformat.read(root / "source" / ASSIGNMENT / f"{example.notebook}.ipynb", 4)
+    answers = {**solution_sources(source), **example.cells}
+    unknown = set(example.cells) - set(solution_sources(source))
+    if unknown:
+        raise ValueError(f"{example.student}: no solution cell named {sorted(unknown)}")
+    for cell in release.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and utils.is_solution(cell) and grade_id in answers:
+            cell.source = answers[grade_id].strip("\n")
+    return release
+
+
+def place_examples(root: Path, examples: list, submitted: Path | None = None) -> list:
+    """Write each example into submitted/<student>/acceleration/; returns the student ids."""
+    submitted = Path(submitted or root / "submitted")
+    students = []
+    for example in examples:
+        folder = submitted / example.student / ASSIGNMENT
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(build_submission(root, example), folder / f"{example.notebook}.ipynb")
+        students.append(example.student)
+    return sorted(set(students))
+
+
+def function_of(grade_id: str) -> str:
+    """test_matmul_blocked_speed -> matmul_blocked (grade ids are test_<function>_<aspect>)."""
+    name = grade_id.removeprefix("test_")
+    for aspect in ("_correctness", "_errors", "_speed", "_memory"):
+        if name.endswith(aspect):
+            return name[: -len(aspect)]
+    return name
+
+
+def cell_scores(db_url: str, student: str) -> dict:
+    """{(notebook, grade_id): (score, max_score)} of a student's autograded submission."""
+    from nbgrader.api import Gradebook
+
+    scores = {}
+    with Gradebook(db_url) as gradebook:
+        submission = gradebook.find_submission(ASSIGNMENT, student)
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                scores[(notebook.name, grade.name)] = (grade.score, grade.max_score)
+    return scores

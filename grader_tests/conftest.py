@@ -1,0 +1,62 @@
+"""Fixtures that run the real pipeline: nbgrader, a sqlite gradebook, real kernels.
+
+The course is copied to a temporary folder, so tests never touch the working tree's
+gradebook or submissions. Autograding every example is the slow part; it happens once
+per test session and the tests then read the gradebook.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from accelkit import course
+
+REPO = Path(__file__).resolve().parent.parent
+SUBMISSIONS = REPO / "grader_tests" / "submissions"
+# Short limits keep the hostile examples quick; the course defaults are in nbgrader_config.py.
+FAST_LIMITS = ["--Execute.timeout=20", "--TrustedGrade.call_timeout=8"]
+
+
+def nbgrader(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env,
+                          capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def copy_course(dest: Path) -> Path:
+    for name in ("source", "release", "grader_tests"):
+        shutil.copytree(REPO / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
+    return dest
+
+
+@pytest.fixture(scope="session")
+def examples() -> list:
+    return course.load_examples(SUBMISSIONS)
+
+
+@pytest.fixture(scope="session")
+def graded_course(tmp_path_factory, examples):
+    """A course copy with every example submission autograded once."""
+    root = copy_course(tmp_path_factory.mktemp("course"))
+    nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
+    course.place_examples(root, examples)
+    start = time.perf_counter()
+    proc = nbgrader(root, "autograde", course.ASSIGNMENT, "--force", *FAST_LIMITS, check=False)
+    elapsed = time.perf_counter() - start
+    print(f"\nautograded {len(examples)} submissions in {elapsed:.0f} s")
+    return root, proc, elapsed
+
+
+def scores_of(root: Path, student: str) -> dict:
+    return {grade_id: score for (_, grade_id), (score, _) in
+            course.cell_scores("sqlite:///" + str(root / "gradebook.db"), student).items()}

@@ -1,0 +1,17 @@
+"""matmul_reordered never returns; everything else is the reference solution."""
+
+CELLS = {
+    "matmul_reordered": '''
+def matmul_reordered(A, B):
+    while True:
+        pass
+''',
+}
+
+EXPECTED = {
+    "test_matmul_reordered_correctness": 0, "test_matmul_reordered_errors": 0,
+    "test_matmul_reordered_speed": 0,
+    "test_matmul_blocked_correctness": 3, "test_matmul_blocked_errors": 1,
+    "test_matmul_blocked_speed": 2, "test_matmul_blocked_tiling": 1,
+    "test_autotune_block_size": 2, "test_conv2d_im2col_correctness": 3,
+}

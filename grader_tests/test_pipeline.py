@@ -1,0 +1,72 @@
+"""The instructor pipeline end to end: generate, autograde, gradebook, re-grade."""
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+from nbgrader import utils
+
+from accelkit import course
+from conftest import FAST_LIMITS, REPO, SUBMISSIONS, copy_course, nbgrader, scores_of
+
+EXAMPLES = sorted(p.stem for p in SUBMISSIONS.glob("*/*.py"))
+
+
+@pytest.mark.parametrize("student", EXAMPLES)
+def test_example_scores_exactly_as_expected(graded_course, examples, student):
+    root, proc, _ = graded_course
+    example = next(e for e in examples if e.student == student)
+    got = scores_of(root, student)
+    assert got == pytest.approx(example.expected), (
+        f"{student} ({example.doc}): per-cell scores differ\n  expected {example.expected}\n"
+        f"  got      {got}\n--- autograde log tail ---\n{proc.stderr[-3000:]}")
+
+
+def test_stub_runs_every_cell_without_crashing(graded_course):
+    root, _, _ = graded_course
+    nb = nbformat.read(root / "autograded" / "stub" / course.ASSIGNMENT / "02_blocked_matmul.ipynb", 4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None or c.outputs for c in code), "a cell was not run"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert errors and all(o.ename != "DeadKernelError" for o in errors)
+    assert any("NotImplementedError" in o.ename for o in errors)
+
+
+def test_crashes_cost_only_their_own_tests(graded_course):
+    """The segfault kills the student's kernel in a try-it cell, yet grading goes on."""
+    root, _, _ = graded_course
+    nb = nbformat.read(root / "autograded" / "segfault" / course.ASSIGNMENT / "02_blocked_matmul.ipynb", 4)
+    texts = {c.metadata.nbgrader["grade_id"]: json.dumps(c.outputs) for c in nb.cells
+             if c.cell_type == "code" and utils.is_grade(c)}
+    assert "SIGSEGV" in texts["test_matmul_blocked_correctness"]
+    assert "DeadKernelError" in json.dumps([c.get("outputs") for c in nb.cells])
+    loop = nbformat.read(root / "autograded" / "infinite_loop" / course.ASSIGNMENT / "02_blocked_matmul.ipynb", 4)
+    text = json.dumps([c.get("outputs") for c in loop.cells if utils.is_grade(c)])
+    assert "did not finish within 8 s" in text
+
+
+def test_regrading_gives_the_same_scores(graded_course):
+    root, _, _ = graded_course
+    first = {s: scores_of(root, s) for s in ("reference", "naive")}
+    for _ in range(2):
+        for student in first:
+            nbgrader(root, "autograde", course.ASSIGNMENT, "--force", "--student", student, *FAST_LIMITS)
+            assert scores_of(root, student) == first[student]
+
+
+def test_release_is_in_sync_with_source(tmp_path):
+    root = copy_course(tmp_path)
+    nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
+    for fresh in sorted((root / "release" / course.ASSIGNMENT).glob("*.ipynb")):
+        committed = REPO / "release" / course.ASSIGNMENT / fresh.name
+        assert committed.exists(), f"{fresh.name} is missing from release/: run make release"
+        assert nbformat.read(fresh, 4) == nbformat.read(committed, 4), (
+            f"release/{course.ASSIGNMENT}/{fresh.name} is out of date with source/: run make release")
+
+
+def test_release_hides_hidden_tests_and_solutions():
+    for path in (REPO / "release" / course.ASSIGNMENT).glob("*.ipynb"):
+        text = path.read_text()
+        assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
+        assert "NotImplementedError" in text
