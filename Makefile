@@ -19,8 +19,10 @@ setup: $(VENV)/.installed
 release: setup
 	nbgrader generate_assignment acceleration --force
 
-demo: release
-	rm -rf submitted autograded/*/ feedback
+# The demo starts from an empty gradebook: it is a demonstration, not a course in progress.
+demo: setup
+	rm -rf submitted autograded/*/ feedback gradebook.db grades.csv
+	nbgrader generate_assignment acceleration --force
 	accelkit examples
 	nbgrader autograde acceleration --force
 	nbgrader export

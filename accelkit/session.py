@@ -52,6 +52,7 @@ class GradingSession:
         self.trusted = Worker(("load_module", "accelkit.baselines"), memory_mb, label="baseline")
         self._baselines: dict = {}
         self.namespace: dict | None = None
+        self.load_errors: list = []
 
     def __enter__(self):
         return self
@@ -77,6 +78,7 @@ class GradingSession:
         except (IsolationError, StudentError) as err:
             loaded = {"names": [], "errors": [{"cell": "solution cells", "type": type(err).__name__,
                                                "message": str(err)}]}
+        self.load_errors = loaded["errors"]
         for name in sources:
             if name not in loaded["names"]:
                 error = next((e for e in loaded["errors"]), {"type": "NameError",
@@ -109,7 +111,11 @@ class GradingSession:
         except Exception as err:  # noqa: BLE001 - every failure becomes the cell's error output
             tb = "" if isinstance(err, (AssertionError, IsolationError, NameError)) else \
                 traceback.format_exc(limit=-3)
-            error = (type(err).__name__, str(err), tb)
+            message = str(err)
+            if isinstance(err, NameError) and self.load_errors:
+                message += "".join(f"\n  note: {e['cell']} failed to run: {e['type']}: {e['message']}"
+                                   for e in self.load_errors)
+            error = (type(err).__name__, message, tb)
         else:
             error = None
         text = printed.getvalue()

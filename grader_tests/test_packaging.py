@@ -13,11 +13,8 @@ def _normalise(spec: str) -> tuple:
 def test_environment_yml_matches_pyproject():
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     pip_deps = dict(_normalise(d) for d in pyproject["project"]["dependencies"])
-    conda = {}
-    for line in (REPO / "environment.yml").read_text().splitlines():
-        m = re.match(r"\s+- ([A-Za-z][^:#]*)$", line)
-        if m and not m.group(1).startswith("-e") and m.group(1).strip() not in ("pip",):
-            name, ranges = _normalise(m.group(1))
-            if name != "python":
-                conda[name] = ranges
+    dependencies = (REPO / "environment.yml").read_text().split("dependencies:", 1)[1]
+    conda = dict(_normalise(m) for m in re.findall(r"^  - ([A-Za-z][^:#\n]*)$", dependencies, re.M))
+    conda.pop("python")
+    conda.pop("pip")
     assert conda == pip_deps
