@@ -194,7 +194,7 @@ def check_raises(fn, exc_type: type, *specs, **kwargs) -> None:
 def _partner(target, baseline) -> object:
     """The baseline, run the same way as the candidate: here, or in a trusted worker."""
     if isinstance(target, RemoteFunction):
-        return target.baseline(baseline.__name__)
+        return target.baseline(baseline)
     return LocalTarget(baseline)
 
 

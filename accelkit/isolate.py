@@ -50,6 +50,15 @@ class StudentError(Exception):
         return f"{head}\n{tb}" if tb else head
 
 
+def _proc_status(pid: int | str, field: str) -> int:
+    """A memory figure of /proc/<pid>/status, in bytes."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
 def _signal_name(returncode: int) -> str:
     try:
         return signal.Signals(-returncode).name
@@ -60,10 +69,12 @@ def _signal_name(returncode: int) -> str:
 class Worker:
     """One isolated process; `load` is ("load_source", blocks) or ("load_module", name)."""
 
-    def __init__(self, load: tuple, memory_mb: int = DEFAULT_MEMORY_MB, label: str = "worker"):
+    def __init__(self, load: tuple, memory_mb: int = DEFAULT_MEMORY_MB, label: str = "worker",
+                 env: dict | None = None):
         self.load = load
         self.memory_mb = memory_mb
         self.label = label
+        self.extra_env = dict(env or {})
         self.loaded: dict = {"names": [], "errors": []}
         self.proc: subprocess.Popen | None = None
         self.conn: Connection | None = None
@@ -78,6 +89,7 @@ class Worker:
         env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
         env.update(HOME=self.workdir, TMPDIR=self.workdir, PYTHONDONTWRITEBYTECODE="1",
                    NUMBA_CACHE_DIR=os.path.join(self.workdir, "numba-cache"), MPLBACKEND="Agg")
+        env.update(self.extra_env)
         self.stderr_path = os.path.join(self.workdir, "stderr.txt")
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
@@ -118,6 +130,16 @@ class Worker:
 
     def __exit__(self, *exc):
         self.close()
+
+    # -- memory, read by this side from /proc (Linux) ----------------------
+    def reset_peak_rss(self) -> int:
+        """Reset the worker's peak resident memory to its current size; returns that size."""
+        with open(f"/proc/{self.proc.pid}/clear_refs", "w") as f:
+            f.write("5")
+        return _proc_status(self.proc.pid, "VmRSS")
+
+    def peak_rss(self) -> int:
+        return _proc_status(self.proc.pid, "VmHWM")
 
     # -- requests ---------------------------------------------------------
     def request(self, *msg, timeout: float = DEFAULT_TIMEOUT_S):

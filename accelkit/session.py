@@ -51,6 +51,9 @@ class GradingSession:
         self.student = Worker(("load_source", blocks, setup), memory_mb, label="student")
         self.trusted = Worker(("load_module", "accelkit.baselines"), memory_mb, label="baseline")
         self._baselines: dict = {}
+        self._variants: dict = {}
+        self.memory_mb = memory_mb
+        self.sources = analysis.functions_in_blocks(blocks)
         self.namespace: dict | None = None
         self.load_errors: list = []
 
@@ -58,13 +61,25 @@ class GradingSession:
         return self
 
     def __exit__(self, *exc):
-        self.student.close()
-        self.trusted.close()
+        for worker in [self.student, self.trusted, *self._variants.values()]:
+            worker.close()
 
-    def baseline(self, name: str) -> RemoteFunction:
+    def baseline(self, fn) -> RemoteFunction:
+        """A trusted function (any module of the package), run in the trusted worker."""
+        name = f"{fn.__module__}:{fn.__name__}"
         if name not in self._baselines:
             self._baselines[name] = RemoteFunction(self.trusted, name, timeout=self.timeout)
+            self._baselines[name].__name__ = fn.__name__
         return self._baselines[name]
+
+    def variant(self, name: str, env: dict) -> RemoteFunction:
+        """Student function `name` in a second student worker started with `env` added."""
+        key = tuple(sorted(env.items()))
+        if key not in self._variants:
+            self._variants[key] = Worker(("load_source", self.blocks, self.setup), self.memory_mb,
+                                         label="student", env=env)
+        return RemoteFunction(self._variants[key], name, self.sources, self.timeout,
+                              self.baseline, self.variant)
 
     def _build_namespace(self) -> dict:
         trusted = {"__name__": "__grader__", "np": np,
@@ -72,7 +87,7 @@ class GradingSession:
         with contextlib.redirect_stdout(io.StringIO()):
             exec(self.setup, trusted)
         namespace = {}
-        sources = analysis.functions_in_blocks(self.blocks)
+        sources = self.sources
         try:
             loaded = self.student.start(self.timeout)
         except (IsolationError, StudentError) as err:
@@ -86,7 +101,7 @@ class GradingSession:
                 namespace[name] = MissingFunction(name, error)
         for name in loaded["names"]:
             namespace[name] = RemoteFunction(self.student, name, sources, self.timeout,
-                                             self.baseline)
+                                             self.baseline, self.variant)
         namespace.update(trusted)  # a solution cell cannot rebind a check or a baseline
         return namespace
 

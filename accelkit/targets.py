@@ -14,9 +14,15 @@ import numpy as np
 
 from accelkit import analysis
 from accelkit.cases import build_all
-from accelkit.isolate import DEFAULT_TIMEOUT_S, IsolationError, Worker
+from accelkit.isolate import DEFAULT_TIMEOUT_S, IsolationError, Worker, _proc_status
 
 _keys = itertools.count()
+
+
+def reset_peak_rss(pid: str = "self") -> int:
+    with open(f"/proc/{pid}/clear_refs", "w") as f:
+        f.write("5")
+    return _proc_status(pid, "VmRSS")
 
 
 class LocalTarget:
@@ -35,6 +41,13 @@ class LocalTarget:
         modified = [i for i, (a, b) in enumerate(zip(args, fresh))
                     if isinstance(a, np.ndarray) and not np.array_equal(a, b)]
         return result, modified
+
+    def call_peak(self, specs: list, kwargs: dict) -> tuple:
+        """Like `call`, plus the peak extra resident memory (bytes) during the call."""
+        args = build_all(specs)
+        base = reset_peak_rss("self")
+        result = self.fn(*args, **kwargs)
+        return result, max(0, _proc_status("self", "VmHWM") - base)
 
     def runner(self, specs: list, kwargs: dict):
         args = build_all(specs)
@@ -56,12 +69,13 @@ class RemoteFunction:
     remote = True
 
     def __init__(self, worker: Worker, name: str, sources: dict | None = None,
-                 timeout: float = DEFAULT_TIMEOUT_S, baseline=None):
+                 timeout: float = DEFAULT_TIMEOUT_S, baseline=None, variants=None):
         self.worker = worker
         self.name = self.__name__ = name
         self._sources = sources or {}
         self.timeout = timeout
-        self.baseline = baseline  # name -> RemoteFunction in a trusted worker
+        self.baseline = baseline  # function -> RemoteFunction in a trusted worker
+        self.variants = variants  # (name, env) -> RemoteFunction in a worker with that env
         self.timed_out: str | None = None
 
     def __repr__(self) -> str:
@@ -92,6 +106,25 @@ class RemoteFunction:
             if self.worker.alive():
                 self._request("drop", key)
         return reply["result"], reply["modified"]
+
+    def call_peak(self, specs: list, kwargs: dict) -> tuple:
+        """Like `call`, plus the peak extra resident memory (bytes) during the call, read by
+        this process from /proc: the worker cannot under-report it."""
+        key = f"k{next(_keys)}"
+        self._request("prepare", key, list(specs), dict(kwargs))
+        try:
+            base = self.worker.reset_peak_rss()
+            reply = self._request("call", self.name, key)
+            peak = self.worker.peak_rss() - base
+        finally:
+            if self.worker.alive():
+                self._request("drop", key)
+        return reply["result"], max(0, peak)
+
+    def variant(self, **env: str) -> "RemoteFunction":
+        """The same student function in another worker whose environment adds `env`
+        (e.g. NUMBA_LOOP_VECTORIZE="0": numba reads such settings only at import)."""
+        return self.variants(self.name, env)
 
     def runner(self, specs: list, kwargs: dict):
         """Times whole requests from this side: the worker reports no times of its own."""

@@ -160,3 +160,28 @@ def test_remote_timing_is_measured_by_the_grader():
         run = fn.runner([Matrix(300, 300, seed=1), Matrix(300, 300, seed=2)], {})
         run(1)
         assert run(3) > 3 * 1e-3  # 3 x 18 M multiply-adds cannot take less than a millisecond
+
+
+def test_peak_memory_is_measured_by_the_grader():
+    blocks = [("cell", textwrap.dedent("""
+        def lean(x):
+            return x * 2
+        def wasteful(x):
+            scratch = np.ones((4096, 4096))   # 128 MiB that the result does not need
+            return x * 2 + scratch[0, 0] - 1
+    """))]
+    with GradingSession(blocks) as session:
+        session.run_cell("1")
+        spec = [Matrix(256, 256, seed=3)]
+        _, lean = session.namespace["lean"].call_peak(spec, {})
+        _, wasteful = session.namespace["wasteful"].call_peak(spec, {})
+    assert lean < 16 << 20 < 120 << 20 < wasteful
+
+
+def test_variant_workers_get_their_own_environment():
+    blocks = [("cell", "import os\ndef setting():\n    return os.environ.get('NUMBA_LOOP_VECTORIZE')\n")]
+    with GradingSession(blocks) as session:
+        session.run_cell("1")
+        fn = session.namespace["setting"]
+        assert fn() is None
+        assert fn.variant(NUMBA_LOOP_VECTORIZE="0")() == "0"

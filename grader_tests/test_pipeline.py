@@ -8,24 +8,29 @@ import pytest
 from nbgrader import utils
 
 from accelkit import course
-from conftest import FAST_LIMITS, REPO, SUBMISSIONS, copy_course, nbgrader, scores_of
+from conftest import FAST_LIMITS, REPO, SELECTED, SUBMISSIONS, copy_course, nbgrader, scores_of
 
-EXAMPLES = sorted(p.stem for p in SUBMISSIONS.glob("*/*.py"))
+EXAMPLES = sorted(f"{p.parent.name}/{p.stem}" for p in SUBMISSIONS.glob("*/*.py")
+                  if not SELECTED or p.parent.name in SELECTED)
+NOTEBOOKS = sorted(p.stem for p in (REPO / "source" / course.ASSIGNMENT).glob("*.ipynb")
+                   if not SELECTED or p.stem in SELECTED)
 
 
-@pytest.mark.parametrize("student", EXAMPLES)
-def test_example_scores_exactly_as_expected(graded_course, examples, student):
+@pytest.mark.parametrize("example_id", EXAMPLES)
+def test_example_scores_exactly_as_expected(graded_course, examples, example_id):
     root, proc, _ = graded_course
-    example = next(e for e in examples if e.student == student)
-    got = scores_of(root, student)
+    notebook, student = example_id.split("/")
+    example = next(e for e in examples if (e.notebook, e.student) == (notebook, student))
+    got = scores_of(root, student, notebook)
     assert got == pytest.approx(example.expected), (
         f"{student} ({example.doc}): per-cell scores differ\n  expected {example.expected}\n"
         f"  got      {got}\n--- autograde log tail ---\n{proc.stderr[-3000:]}")
 
 
-def test_stub_runs_every_cell_without_crashing(graded_course):
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_stub_runs_every_cell_without_crashing(graded_course, notebook):
     root, _, _ = graded_course
-    nb = nbformat.read(root / "autograded" / "stub" / course.ASSIGNMENT / "02_blocked_matmul.ipynb", 4)
+    nb = nbformat.read(root / "autograded" / "stub" / course.ASSIGNMENT / f"{notebook}.ipynb", 4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count is not None or c.outputs for c in code), "a cell was not run"
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
@@ -33,6 +38,7 @@ def test_stub_runs_every_cell_without_crashing(graded_course):
     assert any("NotImplementedError" in o.ename for o in errors)
 
 
+@pytest.mark.skipif(SELECTED and "02_blocked_matmul" not in SELECTED, reason="02 not selected")
 def test_crashes_cost_only_their_own_tests(graded_course):
     """The segfault kills the student's kernel in a try-it cell, yet grading goes on."""
     root, _, _ = graded_course
@@ -46,13 +52,14 @@ def test_crashes_cost_only_their_own_tests(graded_course):
     assert "did not finish within 8 s" in text
 
 
+@pytest.mark.skipif(SELECTED and "02_blocked_matmul" not in SELECTED, reason="02 not selected")
 def test_regrading_gives_the_same_scores(graded_course):
     root, _, _ = graded_course
-    first = {s: scores_of(root, s) for s in ("reference", "naive")}
+    first = {s: scores_of(root, s, "02_blocked_matmul") for s in ("reference", "naive")}
     for _ in range(2):
         for student in first:
             nbgrader(root, "autograde", course.ASSIGNMENT, "--force", "--student", student, *FAST_LIMITS)
-            assert scores_of(root, student) == first[student]
+            assert scores_of(root, student, "02_blocked_matmul") == first[student]
 
 
 def test_release_is_in_sync_with_source(tmp_path):
