@@ -35,3 +35,8 @@ c.Autograde.autograde_preprocessors = [
 c.Execute.timeout = 30           # seconds per cell in the student's kernel (nbgrader's default)
 c.TrustedGrade.call_timeout = 30  # seconds per call into student code in the grader
 c.TrustedGrade.memory_mb = 4096   # address-space limit of a grading worker
+
+# Student code (kernel and grading workers) runs as an unprivileged uid with the course
+# directory hidden and no network, when the grader runs as root on Linux (see README).
+c.Sandbox.course_root = here
+c.Sandbox.mode = "auto"  # "required": refuse to grade without the sandbox; "off": limits only

@@ -24,6 +24,9 @@ class Example:
     doc: str
     cells: dict | None     # grade_id -> source; None = the release notebook untouched
     expected: dict         # grade_id -> points
+    files: dict | None = None   # extra files submitted next to the notebook: name -> text
+    edit: object = None         # optional function(nb) -> nb applied last (tampering)
+    raw: str | None = None      # if set, the notebook file is exactly this text (malformed)
 
 
 def load_examples(folder: Path) -> list:
@@ -34,7 +37,8 @@ def load_examples(folder: Path) -> list:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         examples.append(Example(path.parent.name, path.stem, (module.__doc__ or "").strip(),
-                                module.CELLS, module.EXPECTED))
+                                module.CELLS, module.EXPECTED, getattr(module, "FILES", None),
+                                getattr(module, "EDIT", None), getattr(module, "RAW", None)))
     return examples
 
 
@@ -57,7 +61,7 @@ def build_submission(root: Path, example: Example):
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if cell.cell_type == "code" and utils.is_solution(cell) and grade_id in answers:
             cell.source = answers[grade_id].strip("\n")
-    return release
+    return example.edit(release) if example.edit else release
 
 
 def place_examples(root: Path, examples: list, submitted: Path | None = None) -> list:
@@ -67,7 +71,13 @@ def place_examples(root: Path, examples: list, submitted: Path | None = None) ->
     for example in examples:
         folder = submitted / example.student / ASSIGNMENT
         folder.mkdir(parents=True, exist_ok=True)
-        nbformat.write(build_submission(root, example), folder / f"{example.notebook}.ipynb")
+        target = folder / f"{example.notebook}.ipynb"
+        if example.raw is not None:
+            target.write_text(example.raw)
+        else:
+            nbformat.write(build_submission(root, example), target)
+        for name, text in (example.files or {}).items():
+            (folder / name).write_text(text)
         students.append(example.student)
     return sorted(set(students))
 

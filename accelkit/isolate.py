@@ -20,7 +20,7 @@ import time
 import json
 from multiprocessing.connection import Connection
 
-from accelkit import wire
+from accelkit import sandbox, wire
 
 DEFAULT_MEMORY_MB = 4096
 DEFAULT_TIMEOUT_S = 60.0
@@ -70,9 +70,10 @@ class Worker:
     """One isolated process; `load` is ("load_source", blocks) or ("load_module", name)."""
 
     def __init__(self, load: tuple, memory_mb: int = DEFAULT_MEMORY_MB, label: str = "worker",
-                 env: dict | None = None):
+                 env: dict | None = None, policy: dict | None = None):
         self.load = load
         self.memory_mb = memory_mb
+        self.policy = policy or sandbox.policy(memory_mb, None, "off")[0]
         self.label = label
         self.extra_env = dict(env or {})
         self.loaded: dict = {"names": [], "errors": []}
@@ -84,8 +85,12 @@ class Worker:
     # -- life cycle -------------------------------------------------------
     def start(self, timeout: float = DEFAULT_TIMEOUT_S) -> dict:
         parent_sock, child_sock = socket.socketpair()
+        if self.workdir:  # a restart: the crashed worker's folder goes
+            shutil.rmtree(self.workdir, ignore_errors=True)
         self.workdir = tempfile.mkdtemp(prefix=f"accelkit-{self.label}-")
-        limits = {"RLIMIT_AS": self.memory_mb << 20, "RLIMIT_FSIZE": 64 << 20, "RLIMIT_CORE": 0}
+        uid = self.policy.get("uid")
+        if uid is not None:
+            os.chown(self.workdir, uid, uid)
         env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
         env.update(HOME=self.workdir, TMPDIR=self.workdir, PYTHONDONTWRITEBYTECODE="1",
                    NUMBA_CACHE_DIR=os.path.join(self.workdir, "numba-cache"), MPLBACKEND="Agg")
@@ -94,7 +99,7 @@ class Worker:
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", "-m", "accelkit.worker", str(child_sock.fileno()),
-                 json.dumps(limits)],
+                 json.dumps(self.policy)],
                 pass_fds=[child_sock.fileno()], cwd=self.workdir, env=env,
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                 start_new_session=True)
@@ -115,6 +120,7 @@ class Worker:
                 pass
             self.proc.wait()
             self.proc = None
+        sandbox.kill_all(self.policy.get("uid"))
         if self.conn is not None:
             self.conn.close()
             self.conn = None

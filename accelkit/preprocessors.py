@@ -1,24 +1,33 @@
 """nbgrader preprocessors of the course (selected in nbgrader_config.py).
 
-Autograde runs, in order: `ResilientExecute` (the notebook in its kernel, as
-nbgrader always does, but a dead kernel no longer fails the whole notebook),
-then `TrustedGrade` (every test cell re-run in the trusted grader, its outputs
-replacing what the student's kernel printed), then nbgrader's own steps that
+Autograde runs, in order: `ResilientExecute` (the notebook in its kernel, as nbgrader
+always does, but inside the sandbox, and a dead kernel no longer fails the whole
+notebook), then `TrustedGrade` (every test cell re-run in the trusted grader, its
+outputs replacing what the student's kernel printed), then nbgrader's own steps that
 read the outputs into the gradebook.
 """
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import sys
+import tempfile
 import time
 
+from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import DeadKernelError
 from nbformat import v4
 from nbgrader import utils
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Float, Integer, List, Unicode
 
+from accelkit import kernel_sandbox, sandbox
 from accelkit.isolate import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 from accelkit.session import GradingSession
+
+MAX_KERNEL_OUTPUT_CHARS = 200_000  # per cell; the rest of a flood is dropped, not stored
 
 
 def is_test_cell(cell) -> bool:
@@ -32,16 +41,66 @@ def solution_blocks(nb) -> list:
             if cell.cell_type == "code" and utils.is_solution(cell)]
 
 
-class ResilientExecute(Execute):
-    """nbgrader's Execute, except that a kernel that dies only stops the kernel run.
+def _note(text: str):
+    return v4.new_output("stream", name="stdout", text=text + "\n")
 
-    Grades come from `TrustedGrade`, which does not need the kernel, so a
-    segfault or ``os._exit`` in a student's cell costs only what it broke.
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """Starts the kernel through `accelkit.kernel_sandbox`, talking over unix sockets
+    (the kernel has no network) in a private folder the sandboxed user owns."""
+
+    sandbox_uid: int = -1
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        return [sys.executable, "-m", "accelkit.kernel_sandbox", *cmd]
+
+    def write_connection_file(self, **kwargs):
+        """The kernel, running as the sandbox uid, must be able to read it (mode 600)."""
+        result = super().write_connection_file(**kwargs)
+        os.chown(self.connection_file, self.sandbox_uid, self.sandbox_uid)
+        return result
+
+
+class ResilientExecute(Execute):
+    """nbgrader's Execute, in the sandbox, and a kernel that dies only stops the kernel run.
+
+    Grades come from `TrustedGrade`, which does not need the kernel, so a segfault or
+    ``os._exit`` in a student's cell costs only what it broke.
     """
+
+    memory_mb = Integer(DEFAULT_MEMORY_MB, help="Memory limit of the kernel (MiB)").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._dead = None
-        return super().preprocess(nb, resources, km)
+        self._flooded: set = set()
+        policy, warning = sandbox.Sandbox(config=self.config).policy(self.memory_mb)
+        if warning:
+            self.log.warning("!" * 20 + " kernel: " + warning)
+        if policy.get("uid") is None:
+            return super().preprocess(nb, resources, km)
+        private = tempfile.mkdtemp(prefix="accelkit-kernel-")
+        os.chown(private, policy["uid"], policy["uid"])
+        cwd = (resources or {}).get("metadata", {}).get("path") or os.getcwd()
+        settings = {"policy": sandbox.with_writable(policy, cwd), "private": private}
+        self.kernel_manager_class = SandboxedKernelManager
+        os.environ[kernel_sandbox.ENV] = json.dumps(settings)
+        self._private, self._uid = private, policy["uid"]
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            os.environ.pop(kernel_sandbox.ENV, None)
+            sandbox.kill_all(policy["uid"])
+            shutil.rmtree(private, ignore_errors=True)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if isinstance(km, SandboxedKernelManager):
+            km.transport = "ipc"
+            km.ip = os.path.join(self._private, "kernel")
+            km.connection_file = os.path.join(self._private, "kernel.json")
+            km.sandbox_uid = self._uid
+        return km
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
@@ -59,9 +118,17 @@ class ResilientExecute(Execute):
                 traceback=[f"DeadKernelError: the kernel died while running this cell ({err})"]))
             return cell, resources
 
-
-def _note(text: str):
-    return v4.new_output("stream", name="stdout", text=text + "\n")
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most MAX_KERNEL_OUTPUT_CHARS of a cell's printed text in memory."""
+        if msg["msg_type"] == "stream":
+            size = sum(len(o.get("text", "")) for o in outs if o.get("output_type") == "stream")
+            if size > MAX_KERNEL_OUTPUT_CHARS:
+                if cell_index not in self._flooded:
+                    self._flooded.add(cell_index)
+                    return _note("... (output limit reached: the rest of this cell's output "
+                                 "was dropped)")
+                return None
+        return super().output(outs, msg, display_id, cell_index)
 
 
 class TrustedGrade(NbGraderPreprocessor):
@@ -71,7 +138,6 @@ class TrustedGrade(NbGraderPreprocessor):
                         ).tag(config=True)
     call_timeout = Float(DEFAULT_TIMEOUT_S, help="Wall-clock limit of one call into student code (s)"
                          ).tag(config=True)
-
     setup_cell_ids = List(Unicode(), ["setup"], help=(
         "grade_ids of read-only setup cells. Their instructor version (from the gradebook) runs "
         "before the solution cells in the worker, and defines the test cells' namespace."
@@ -93,8 +159,11 @@ class TrustedGrade(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         started = time.perf_counter()
         setup = self.trusted_setup(resources)
+        policy, warning = sandbox.Sandbox(config=self.config).policy(self.memory_mb)
+        if warning:
+            self.log.warning("!" * 20 + " grader: " + warning)
         with GradingSession(solution_blocks(nb), setup, self.memory_mb,
-                            self.call_timeout) as session:
+                            self.call_timeout, policy) as session:
             for cell in nb.cells:
                 if is_test_cell(cell):
                     t0 = time.perf_counter()

@@ -42,13 +42,16 @@ class GradingSession:
     """Trusted side of grading one notebook: a student worker, a baseline worker, test cells."""
 
     def __init__(self, blocks: list, setup: str = PREAMBLE, memory_mb: int = DEFAULT_MEMORY_MB,
-                 timeout: float = DEFAULT_TIMEOUT_S):
+                 timeout: float = DEFAULT_TIMEOUT_S, policy: dict | None = None):
         """blocks: (label, source) of the solution cells; setup: the instructor's setup code,
-        run before them in the worker and as the test cells' namespace here."""
+        run before them in the worker and as the test cells' namespace here; policy: the
+        sandbox of the student workers (`accelkit.sandbox.policy`), default: limits only."""
         self.blocks = blocks
         self.setup = setup or PREAMBLE
         self.timeout = timeout
-        self.student = Worker(("load_source", blocks, setup), memory_mb, label="student")
+        self.policy = policy
+        self.student = Worker(("load_source", blocks, self.setup), memory_mb, label="student",
+                              policy=policy)
         self.trusted = Worker(("load_module", "accelkit.baselines"), memory_mb, label="baseline")
         self._baselines: dict = {}
         self._variants: dict = {}
@@ -77,7 +80,7 @@ class GradingSession:
         key = tuple(sorted(env.items()))
         if key not in self._variants:
             self._variants[key] = Worker(("load_source", self.blocks, self.setup), self.memory_mb,
-                                         label="student", env=env)
+                                         label="student", env=env, policy=self.policy)
         return RemoteFunction(self._variants[key], name, self.sources, self.timeout,
                               self.baseline, self.variant)
 

@@ -17,13 +17,14 @@ import importlib
 import io
 import json
 import pickle
-import resource
+import os
 import sys
 import traceback
 from multiprocessing.connection import Connection
 
 import numpy as np
 
+from accelkit import sandbox
 from accelkit.cases import build_all
 from accelkit.wire import encode
 
@@ -36,12 +37,6 @@ from numba import njit, prange
 """
 
 _array_equal = np.array_equal
-
-
-def apply_limits(limits: dict) -> None:
-    """Resource limits for this process: address space, file size, no core files."""
-    for name, value in limits.items():
-        resource.setrlimit(getattr(resource, name), (value, value))
 
 
 def describe_exception(exc: BaseException) -> dict:
@@ -125,6 +120,7 @@ class Server:
 
 
 def serve(conn: Connection) -> None:
+    main_pid = os.getpid()
     server = Server()
     handlers = {name: getattr(server, name) for name in
                 ("load_source", "load_module", "prepare", "call", "call_args", "run", "drop")}
@@ -138,13 +134,15 @@ def serve(conn: Connection) -> None:
             reply = encode(("ok", handlers[op](*args)))
         except BaseException as exc:  # noqa: BLE001 - includes SystemExit from student code
             reply = encode(("error", describe_exception(exc)))
+        if os.getpid() != main_pid:  # a child forked by student code must not answer
+            os._exit(0)
         send(reply)
 
 
 def main() -> None:
-    fd, limits = int(sys.argv[1]), json.loads(sys.argv[2])
+    fd, policy = int(sys.argv[1]), json.loads(sys.argv[2])
     faulthandler.enable()
-    apply_limits(limits)
+    sandbox.apply(policy, os.getcwd())
     sys.stdin = None
     serve(Connection(fd))
 

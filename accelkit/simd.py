@@ -1,0 +1,430 @@
+"""Trusted checks of the SIMD notebook (03_vectorized_ops): element-wise kernels, a dot
+product, and a detector of packed SIMD code.
+
+Two kinds of evidence that a kernel is SIMD code:
+
+* structure: its compiled assembly has packed vector arithmetic (``vmulps ymm``,
+  ``vaddpd zmm``...) inside a loop (`packed_simd_report`);
+* speed: the *same* function, compiled once more in a separate process with
+  numba's loop and SLP vectorizers switched off (numba reads ``NUMBA_LOOP_VECTORIZE``
+  and ``NUMBA_SLP_VECTORIZE`` at import), runs clearly slower on arrays that fit in
+  cache (`check_simd_speedup`). A kernel that never vectorized runs equally fast both
+  ways. The grader measures this in its own worker processes.
+
+``is_simd_vectorized`` (a student function) is graded against the trusted kernels of
+this module, some of which vectorize and some of which do not (`KERNELS`).
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from accelkit import analysis, timing
+from accelkit.checks import _deferred, _verify_array, check_raises
+from accelkit.isolate import StudentError, Worker
+from accelkit.targets import RemoteFunction, as_target
+from accelkit.worker import PREAMBLE
+
+__all__ = ["Array", "Kernel", "KERNELS", "NO_SIMD", "check_relu", "check_axpy", "check_dot",
+           "check_raises", "check_simd_speedup", "check_simd_detector", "packed_simd_report",
+           "verify_relu", "verify_axpy", "verify_dot"]
+
+NO_SIMD = {"NUMBA_LOOP_VECTORIZE": "0", "NUMBA_SLP_VECTORIZE": "0"}
+ARRAY_LAYOUTS = ("C", "T", "strided", "reversed")
+
+
+# -- input recipes ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Array:
+    """An array of any shape with values in [-1, 1), laid out as `layout`.
+
+    Layouts: "C" contiguous; "T" a transposed view (axes reversed); "strided" every 2nd
+    element along every axis of a larger array; "reversed" negative strides (x[::-1, ::-1]).
+    """
+
+    shape: tuple
+    dtype: str = "float32"
+    layout: str = "C"
+    seed: int = 0
+
+    def build(self) -> np.ndarray:
+        rng = np.random.default_rng(self.seed)
+        shape = tuple(self.shape)
+        if self.layout == "C":
+            return rng.uniform(-1, 1, shape).astype(self.dtype)
+        if self.layout == "T":
+            return rng.uniform(-1, 1, shape[::-1]).astype(self.dtype).T
+        if self.layout == "strided":
+            base = rng.uniform(-1, 1, tuple(2 * s for s in shape)).astype(self.dtype)
+            return base[tuple(slice(None, None, 2) for _ in shape)]
+        if self.layout == "reversed":
+            return rng.uniform(-1, 1, shape).astype(self.dtype)[tuple(slice(None, None, -1)
+                                                                       for _ in shape)]
+        raise ValueError(f"unknown layout {self.layout!r}, expected one of {ARRAY_LAYOUTS}")
+
+    def describe(self) -> str:
+        kind = {"C": "contiguous", "T": "transposed view", "strided": "strided view",
+                "reversed": "reversed view"}[self.layout]
+        return f"{self.dtype} {'x'.join(map(str, self.shape)) or 'scalar'} ({kind})"
+
+
+# -- trusted kernels for is_simd_vectorized ----------------------------------------------
+@njit
+def scale(x, out):
+    for i in range(x.shape[0]):
+        out[i] = 2.5 * x[i]
+
+
+@njit
+def add(x, y, out):
+    for i in range(x.shape[0]):
+        out[i] = x[i] + y[i]
+
+
+@njit
+def clip(x, out):
+    for i in range(x.shape[0]):
+        out[i] = min(max(x[i], -0.5), 0.5)
+
+
+@njit(fastmath=True)
+def sum_fastmath(x):
+    s = x.dtype.type(0)
+    for i in range(x.shape[0]):
+        s += x[i]
+    return s
+
+
+@njit
+def update(alpha, x, y):
+    for i in range(x.shape[0]):
+        y[i] += alpha * x[i]
+
+
+@njit
+def prefix_sum(x, out):
+    acc = x.dtype.type(0)
+    for i in range(x.shape[0]):
+        acc += x[i]           # each step needs the previous one
+        out[i] = acc
+
+
+@njit
+def sum_strict(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += x[i]             # strict floating-point order: no reassociation
+    return s
+
+
+@njit
+def first_negative(x):
+    for i in range(x.shape[0]):
+        if x[i] < 0:          # an early exit: the trip count is unknown
+            return i
+    return -1
+
+
+@njit
+def smooth(x, out):
+    prev = x.dtype.type(0)
+    for i in range(x.shape[0]):
+        prev = 0.5 * prev + x[i]
+        out[i] = prev
+
+
+@njit
+def checked_double(x, out):
+    for i in range(x.shape[0]):
+        if x[i] > 1e30:       # a raise inside the loop: a second exit
+            raise ValueError("too large")
+        out[i] = 2 * x[i]
+
+
+# name -> (kernel, vectorizes?, argument kinds: "x" float array, "i" int array, "a" scalar)
+KERNELS = {
+    "scale": (scale, True, "xo"), "add": (add, True, "xxo"), "clip": (clip, True, "xo"),
+    "sum_fastmath": (sum_fastmath, True, "x"), "update": (update, True, "axx"),
+    "prefix_sum": (prefix_sum, False, "xo"), "sum_strict": (sum_strict, False, "x"),
+    "first_negative": (first_negative, False, "x"), "smooth": (smooth, False, "xo"),
+    "checked_double": (checked_double, False, "xo"),
+}
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """One of the trusted `KERNELS`, by name (built where the student function runs)."""
+
+    name: str
+
+    def build(self):
+        return KERNELS[self.name][0]
+
+    def describe(self) -> str:
+        return f"accelkit.simd.{self.name}"
+
+
+def kernel_case(name: str, n: int = 1000, dtype: str = "float32", seed: int = 0) -> list:
+    """[Kernel(name), arguments...] for calling is_simd_vectorized(kernel, *args)."""
+    args: list = [Kernel(name)]
+    for i, kind in enumerate(KERNELS[name][2]):
+        args.append(1.5 if kind == "a" else Array((n,), dtype, seed=seed + i))
+    return args
+
+
+# -- reading the assembly ----------------------------------------------------------------
+_LABEL = re.compile(r"^(\.?[\w$.]+):")
+_JUMP = re.compile(r"^\s+j\w+\s+(\.?[\w$.]+)\s*$")
+# packed arithmetic: float (…ps/…pd, not the bit-logic and/or/xor) or integer (vp…)
+_PACKED = re.compile(r"^\s+(v?(?:add|sub|mul|div|max|min|sqrt|fn?m(?:add|sub)\d*|hadd|cmp\w*)p[sd]"
+                     r"|vp(?:add|sub|mull|max|min|cmp)\w*)\s+(.*)$")
+
+
+def packed_simd_report(asm: str) -> dict:
+    """Packed SIMD arithmetic inside the loops of assembly text `asm`.
+
+    A loop is a jump back to a label above it. Returns {"loops": count, "packed": sorted
+    instruction mnemonics with their widest register (e.g. "vmaxps zmm")}.
+    """
+    lines = asm.splitlines()
+    labels = {}
+    loops = []
+    for i, line in enumerate(lines):
+        m = _LABEL.match(line)
+        if m:
+            labels[m.group(1)] = i
+        m = _JUMP.match(line)
+        if m and m.group(1) in labels and labels[m.group(1)] < i:
+            loops.append((labels[m.group(1)], i))
+    packed = set()
+    for start, end in loops:
+        for line in lines[start:end + 1]:
+            m = _PACKED.match(line)
+            if m:
+                regs = re.findall(r"\b([xyz])mm\d+", m.group(2))
+                width = max(regs, key="xyz".index, default="x") + "mm"
+                packed.add(f"{m.group(1)} {width}")
+    return {"loops": len(loops), "packed": sorted(packed)}
+
+
+def kernel_asm(kernel, *args) -> str:
+    """The assembly of numba `kernel` compiled for the types of `args`."""
+    from numba import typeof
+    signature = tuple(typeof(a) for a in args)
+    kernel.compile(signature)
+    return kernel.inspect_asm(signature)
+
+
+# -- verification ------------------------------------------------------------------------
+def _context(*specs) -> str:
+    return ", ".join(s.describe() if hasattr(s, "describe") else repr(s) for s in specs)
+
+
+def _no_change(name: str, modified, labels: str, context: str) -> None:
+    if modified:
+        raise AssertionError(f"{name} modified its input {labels[modified[0]]}: return a new "
+                             f"array and leave the inputs unchanged.\n  inputs: {context}")
+
+
+def verify_relu(name: str, result, x: Array, modified=()) -> None:
+    a = x.build()
+    context = _context(x)
+    _no_change(name, modified, "x", context)
+    expected = np.maximum(a.astype(np.float64), 0)
+    _verify_array(name, result, expected, 0.0, a.dtype, context,
+                  "every output element is max(x, 0) of the element at the same index; "
+                  "for a view, read through its strides (or copy it to a contiguous array first)")
+
+
+def verify_axpy(name: str, result, alpha, x: Array, y: Array, modified=()) -> None:
+    a, b = x.build(), y.build()
+    context = f"alpha={alpha!r}, x = {x.describe()}, y = {y.describe()}"
+    _no_change(name, modified, "xy", context)
+    dtype = a.dtype
+    expected = alpha * a.astype(np.float64) + b.astype(np.float64)
+    # one rounding of alpha (to dtype), of the product and of the sum (fma or not)
+    bound = 3 * np.finfo(dtype).eps * (abs(alpha) * np.abs(a.astype(np.float64))
+                                       + np.abs(b.astype(np.float64))) + np.finfo(dtype).tiny
+    _verify_array(name, result, expected, bound, dtype, context,
+                  "each output element is alpha * x + y at the same index, in the dtype of x")
+
+
+def dot_tolerance(x: np.ndarray, y: np.ndarray) -> float:
+    """Allowed error of dot: n·eps·Σ|x_i y_i| (any summation order), eps of the input dtype."""
+    n = x.shape[0]
+    scale = float(np.abs(x.astype(np.float64)) @ np.abs(y.astype(np.float64)))
+    return max(n, 1) * float(np.finfo(x.dtype).eps) * scale + 1e-30
+
+
+def verify_dot(name: str, result, x: Array, y: Array, modified=()) -> None:
+    a, b = x.build(), y.build()
+    context = f"x = {x.describe()}, y = {y.describe()}"
+    _no_change(name, modified, "xy", context)
+    if isinstance(result, (bool, np.bool_)) or not isinstance(result, float):
+        raise AssertionError(f"{name} returned {type(result).__name__} {result!r:.60}, expected a "
+                             f"Python float.\n  inputs: {context}\n  hint: return float(total)")
+    expected = float(a.astype(np.float64) @ b.astype(np.float64))
+    tol = dot_tolerance(a, b)
+    if not abs(result - expected) <= tol:
+        raise AssertionError(f"{name} returned {result!r}, expected {expected!r} (allowed error "
+                             f"{tol:.2g}).\n  inputs: {context}\n  hint: sum every product once; "
+                             "with several accumulators, add them all up (and the remainder "
+                             "elements after the last full group) at the end")
+
+
+# -- correctness -------------------------------------------------------------------------
+def _cases(shapes, dtypes, layouts):
+    return list(itertools.product(shapes, dtypes, layouts))
+
+
+def check_relu(fn, shapes, dtypes=("float32",), layouts=("C",), seed: int = 0) -> None:
+    """`fn(x)` equals max(x, 0) element-wise, as a new array of x's dtype."""
+    if _deferred(fn):
+        return
+    target = as_target(fn)
+    cases = _cases(shapes, dtypes, layouts)
+    for i, (shape, dt, lay) in enumerate(cases):
+        x = Array(tuple(shape), dt, lay, seed=seed + i)
+        result, modified = target.call([x], {})
+        verify_relu(target.name, result, x, modified)
+    print(f"✓ {target.name}: {len(cases)} cases correct (dtypes {', '.join(dtypes)}; "
+          f"layouts {', '.join(layouts)})")
+
+
+def check_axpy(fn, shapes, dtypes=("float32",), layouts=("C",), alphas=(2.0,),
+               seed: int = 0) -> None:
+    """`fn(alpha, x, y)` equals alpha * x + y element-wise, in the dtype of x and y."""
+    if _deferred(fn):
+        return
+    target = as_target(fn)
+    cases = list(itertools.product(shapes, dtypes, layouts, alphas))
+    for i, (shape, dt, lay, alpha) in enumerate(cases):
+        lx, ly = lay if isinstance(lay, tuple) else (lay, lay)
+        x = Array(tuple(shape), dt, lx, seed=seed + 2 * i)
+        y = Array(tuple(shape), dt, ly, seed=seed + 2 * i + 1)
+        result, modified = target.call([alpha, x, y], {})
+        verify_axpy(target.name, result, alpha, x, y, modified)
+    print(f"✓ {target.name}: {len(cases)} cases correct")
+
+
+def check_dot(fn, sizes, dtypes=("float32",), layouts=("C",), seed: int = 0) -> None:
+    """`fn(x, y)` is the dot product of two 1-D arrays, as a Python float within
+    n·eps·Σ|x_i y_i| of the exact value."""
+    if _deferred(fn):
+        return
+    target = as_target(fn)
+    cases = _cases(sizes, dtypes, layouts)
+    for i, (n, dt, lay) in enumerate(cases):
+        x = Array((n,), dt, lay, seed=seed + 2 * i)
+        y = Array((n,), dt, lay, seed=seed + 2 * i + 1)
+        result, modified = target.call([x, y], {})
+        verify_dot(target.name, result, x, y, modified)
+    print(f"✓ {target.name}: {len(cases)} cases correct (sizes {', '.join(map(str, sizes))})")
+
+
+# -- is_simd_vectorized ------------------------------------------------------------------
+def check_simd_detector(fn, names, n: int = 1000, dtypes=("float32",)) -> None:
+    """`fn(kernel, *args)` says True exactly for the trusted kernels that vectorize."""
+    if _deferred(fn):
+        return
+    target = as_target(fn)
+    for name, dt in itertools.product(names, dtypes):
+        expected = KERNELS[name][1]
+        args = kernel_case(name, n, dt)
+        what = f"{target.name}({name}, {_context(*args[1:])})"
+        result, _ = target.call(args, {})
+        if not isinstance(result, (bool, np.bool_)):
+            raise AssertionError(f"{what} returned {type(result).__name__} {result!r:.60}; "
+                                 "expected True or False")
+        if bool(result) != expected:
+            raise AssertionError(
+                f"{what} returned {bool(result)}, but that kernel's hot loop "
+                f"{'does' if expected else 'does not'} use packed SIMD instructions.\n  hint: "
+                + ("look for packed arithmetic (…ps / …pd, vpadd…) on xmm/ymm/zmm registers "
+                   "inside a loop, i.e. between a label and a jump back to it"
+                   if expected else
+                   "scalar code uses …ss / …sd instructions; a vmovups or vxorps outside the loop "
+                   "(copying a struct, zeroing a register) is not SIMD arithmetic"))
+    print(f"✓ {target.name} is right about {len(names) * len(dtypes)} trusted kernels")
+
+
+# -- SIMD speedup of the student's own kernel --------------------------------------------
+@contextlib.contextmanager
+def _twins(target):
+    """(with SIMD, without SIMD): the student function compiled normally and with numba's
+    vectorizers off, each in its own worker process."""
+    if isinstance(target, RemoteFunction):
+        yield target, target.variant(**NO_SIMD)
+        return
+    sources = analysis.functions_of_live(target.fn)
+    blocks = [(f"function {name}", src) for name, src in reversed(list(sources.items()))]
+    workers = [Worker(("load_source", blocks, PREAMBLE), label="student", env=env)
+               for env in ({}, NO_SIMD)]
+    try:
+        for w in workers:
+            loaded = w.start()
+            if target.name not in loaded["names"] or loaded["errors"]:
+                errors = "; ".join(f"{e['type']}: {e['message']}" for e in loaded["errors"])
+                raise AssertionError(
+                    f"could not rebuild {target.name} in a fresh process from its source "
+                    f"({errors or 'not defined'}).\n  hint: keep everything the function needs "
+                    "in functions (no global constants besides the setup imports)")
+        yield tuple(RemoteFunction(w, target.name, sources) for w in workers)
+    finally:
+        for w in workers:
+            w.close()
+
+
+def _local_asm_notes(target) -> list:
+    """In the student's kernel only: the packed SIMD instructions of their numba kernels."""
+    fn = getattr(target, "fn", None)
+    notes = []
+    if fn is None:
+        return notes
+    globs = getattr(getattr(fn, "py_func", fn), "__globals__", {})
+    for name in analysis.functions_of_live(fn):
+        disp = globs.get(name)
+        if hasattr(disp, "inspect_asm") and getattr(disp, "signatures", None):
+            for sig in disp.signatures:
+                report = packed_simd_report(disp.inspect_asm(sig))
+                found = ", ".join(report["packed"][:6]) or "none (scalar code)"
+                notes.append(f"  {name}{tuple(str(t) for t in sig)}: packed SIMD in loops: {found}")
+    return notes
+
+
+def check_simd_speedup(fn, inputs: list, verify, tiers: list) -> float:
+    """Points for how much faster `fn` runs compiled normally than compiled without SIMD
+    (loop and SLP vectorizers off), on `inputs` that fit in cache."""
+    if _deferred(fn):
+        return 0.0
+    target = as_target(fn)
+    result, modified = target.call(inputs, {})
+    verify(target.name, result, *inputs, modified=modified)
+    tiers = sorted(tiers, reverse=True)
+    with _twins(target) as (simd, scalar):
+        for twin in (simd, scalar):
+            result, modified = twin.call(inputs, {})
+            verify(target.name, result, *inputs, modified=modified)
+        cmp = timing.compare(scalar.runner(inputs, {}), simd.runner(inputs, {}),
+                             [t for t, _ in tiers])
+    earned = next((pts for t, pts in tiers if cmp.speedup >= t), 0.0)
+    print(f"SIMD speedup of {target.name} on {_context(*inputs)}:")
+    print(cmp.table("vectorizers off", "vectorizers on (as graded)"))
+    for note in _local_asm_notes(target):
+        print(note)
+    print("  thresholds: " + ", ".join(f"≥ {t:g}x → {p:g} pt" for t, p in tiers))
+    print(f"  → {earned:g} of {tiers[0][1]:g} points")
+    if earned == 0:
+        print("  hint: the compiler found nothing to vectorize – a dependency between iterations, "
+              "a branch that leaves the loop, strict floating-point order in a sum, or "
+              "non-contiguous arrays in the hot loop?")
+    return float(earned)
+
+
+__all__ += ["kernel_case", "kernel_asm", "dot_tolerance", "ARRAY_LAYOUTS"]
+_ = StudentError  # re-exported for tests
