@@ -76,6 +76,7 @@ class Worker:
         self.policy = policy or sandbox.policy(memory_mb, None, "off")[0]
         self.label = label
         self.extra_env = dict(env or {})
+        self.skipped: dict = {}  # solution cells that killed or hung the process at load
         self.loaded: dict = {"names": [], "errors": []}
         self.proc: subprocess.Popen | None = None
         self.conn: Connection | None = None
@@ -106,7 +107,31 @@ class Worker:
         child_sock.close()
         self.conn = Connection(parent_sock.detach())
         self.starts += 1
-        self.loaded = self._exchange(self.load, timeout)
+        if self.load[0] != "load_source":
+            self.loaded = self._exchange(self.load, timeout)
+            return self.loaded
+        return self._load_cells(timeout)
+
+    def _load_cells(self, timeout: float) -> dict:
+        """Run the solution cells one request at a time. A cell that kills or hangs the
+        process (os._exit, a segfault, an endless loop at top level) is recorded and
+        skipped on a fresh start, so it costs only the functions it defines."""
+        _, blocks, *setup = self.load
+        self._exchange(("load_source", [], *setup), timeout)
+        errors = list(self.skipped.values())
+        for label, source in blocks:
+            if label in self.skipped:
+                continue
+            try:
+                error = self._exchange(("exec_block", label, source), timeout)
+            except IsolationError as err:
+                self.skipped[label] = {"cell": label, "type": "IsolationError",
+                                       "mro": ["IsolationError"], "message": str(err)}
+                self.kill()
+                return self.start(timeout)
+            if error:
+                errors.append(error)
+        self.loaded = {"names": self._exchange(("defined_names",), timeout), "errors": errors}
         return self.loaded
 
     def alive(self) -> bool:

@@ -13,13 +13,14 @@ from __future__ import annotations
 import ctypes
 import os
 import resource
+import signal
 import sys
 from pathlib import Path
 
 from traitlets import Integer, Unicode
 from traitlets.config import Configurable
 
-DEFAULT_UID = 64123          # an otherwise unused uid; no passwd entry is needed
+UID_BASE = 200_000           # sandbox uids: UID_BASE + grader pid; no passwd entry is needed
 MAX_PROCESSES = 256          # threads count too (numba's pool, BLAS)
 CPU_SECONDS = 900
 FILE_BYTES = 64 << 20
@@ -36,7 +37,10 @@ class Sandbox(Configurable):
         "'auto': confine student code when possible (root on Linux), else warn loudly; "
         "'required': refuse to grade without the sandbox; 'off': resource limits only."
     )).tag(config=True)
-    uid = Integer(DEFAULT_UID, help="Unprivileged uid that student code runs as").tag(config=True)
+    uid = Integer(None, allow_none=True, help=(
+        "Unprivileged uid that student code runs as (default: one per grader process, so "
+        "that graders running side by side never signal each other's processes)"
+    )).tag(config=True)
     course_root = Unicode(help="Folder hidden from student code (default: working directory)"
                           ).tag(config=True)
 
@@ -45,7 +49,7 @@ class Sandbox(Configurable):
 
 
 def policy(memory_mb: int, course_root: str | None, mode: str = "auto",
-           uid: int = DEFAULT_UID) -> tuple:
+           uid: int | None = None) -> tuple:
     """(policy dict for the worker, warning or None). mode: "auto", "required" or "off"."""
     limits = {"RLIMIT_AS": memory_mb << 20, "RLIMIT_FSIZE": FILE_BYTES, "RLIMIT_CORE": 0,
               "RLIMIT_CPU": CPU_SECONDS}
@@ -60,6 +64,7 @@ def policy(memory_mb: int, course_root: str | None, mode: str = "auto",
         return {"limits": limits}, warning
     hide, keep = _hidden_and_kept(course_root)
     limits["RLIMIT_NPROC"] = MAX_PROCESSES
+    uid = UID_BASE + os.getpid() if uid is None else uid
     return {"limits": limits, "uid": uid, "hide": hide, "keep": [[p, False] for p in keep],
             "isolate_network": True}, None
 
@@ -140,14 +145,29 @@ def apply(policy: dict, workdir: str) -> None:
 
 
 def kill_all(uid: int | None) -> None:
-    """Kill every process left running as the sandbox uid (forked children, daemons)."""
+    """Kill every process left running as the sandbox uid (forked children, fork bombs).
+
+    A child that becomes `uid` sends SIGKILL to every process it may signal – all of that
+    uid's, at once – and the round is repeated while any survive (a bomb may fork meanwhile).
+    """
     if uid is None or os.geteuid() != 0:
         return
     import psutil
 
-    for proc in psutil.process_iter(["uids"]):
-        try:
-            if proc.info["uids"] and proc.info["uids"].real == uid:
-                proc.kill()
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
+    def survivors() -> bool:
+        return any(p.info["uids"] and p.info["uids"].real == uid
+                   and p.info["status"] != psutil.STATUS_ZOMBIE
+                   for p in psutil.process_iter(["uids", "status"]))
+
+    for _ in range(50):
+        if not survivors():
+            return
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            try:
+                os.setgid(uid)
+                os.setuid(uid)
+                os.kill(-1, signal.SIGKILL)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)

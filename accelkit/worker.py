@@ -64,16 +64,21 @@ class Server:
         self.namespace = {"__name__": "__student__"}
         with contextlib.redirect_stdout(io.StringIO()):
             exec(setup, self.namespace)
-        preamble_names = set(self.namespace)
-        errors = []
-        for label, source in blocks:
-            try:
-                exec(compile(source, f"<{label}>", "exec"), self.namespace)
-            except BaseException as exc:  # noqa: BLE001 - student code may raise anything
-                errors.append({"cell": label, **describe_exception(exc)})
-        names = sorted(n for n, v in self.namespace.items()
-                       if callable(v) and n not in preamble_names and not n.startswith("__"))
-        return {"names": names, "errors": errors}
+        self.preamble_names = set(self.namespace)
+        errors = [e for e in (self.exec_block(label, source) for label, source in blocks) if e]
+        return {"names": self.defined_names(), "errors": errors}
+
+    def exec_block(self, label: str, source: str) -> dict | None:
+        """Run one solution cell; its error (if any) as a dict."""
+        try:
+            exec(compile(source, f"<{label}>", "exec"), self.namespace)
+        except BaseException as exc:  # noqa: BLE001 - student code may raise anything
+            return {"cell": label, **describe_exception(exc)}
+        return None
+
+    def defined_names(self) -> list:
+        return sorted(n for n, v in self.namespace.items()
+                      if callable(v) and n not in self.preamble_names and not n.startswith("__"))
 
     def load_module(self, module: str) -> dict:
         """A trusted worker: functions are then named "module:function" (or plain, in `module`)."""
@@ -123,7 +128,8 @@ def serve(conn: Connection) -> None:
     main_pid = os.getpid()
     server = Server()
     handlers = {name: getattr(server, name) for name in
-                ("load_source", "load_module", "prepare", "call", "call_args", "run", "drop")}
+                ("load_source", "exec_block", "defined_names", "load_module", "prepare", "call",
+                 "call_args", "run", "drop")}
     recv, send = conn.recv_bytes, conn.send_bytes
     while True:
         try:

@@ -1,0 +1,455 @@
+"""Checks, probes and baselines of notebook 05 (multi-core parallelism with a thread pool).
+
+Probes are small trusted callables that the checks hand to the student's
+``parallel_map``. They are module-level classes, so they pickle by reference and
+run inside the student's worker; what they observe there (how many calls ran at
+once, in which order items finished) comes back inside the returned results.
+
+Speed thresholds scale with the cores this process may use (`available_cores`):
+one core only asks for "no slowdown", two cores for a fixed speedup, more cores
+for a parallel efficiency (speedup / cores), capped for very wide machines.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit
+
+from accelkit import analysis, timing
+from accelkit.cases import Matrix, Tensor, describe
+from accelkit.checks import _deferred, _partner, _verify_array, verify_matmul
+from accelkit.isolate import StudentError
+from accelkit.targets import as_target
+
+__all__ = ["available_cores", "required_speedup", "ParallelProbeError", "Square", "Upper",
+           "Staggered", "FailOn", "ConcurrencyProbe", "check_parallel_map",
+           "check_parallel_map_errors", "check_worker_limit", "check_deterministic",
+           "check_parallel_speedup", "check_pool_and_blas_limit", "check_dense", "verify_dense",
+           "check_amdahl", "amdahl_bound", "matmul_serial", "dense_relu_serial"]
+
+
+def available_cores() -> int:
+    """Cores this process may run on (the affinity mask, not the machine's total)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def required_speedup(cores: int, two_core: float, efficiency: float, cap: float,
+                     no_slowdown: float = 0.8) -> float:
+    """The speedup asked for on `cores` cores: `no_slowdown` on one core, `two_core` on two,
+    and on more cores `efficiency * cores` (at least `two_core`, at most `cap`)."""
+    if cores <= 1:
+        return no_slowdown
+    if cores == 2:
+        return two_core
+    return min(cap, max(two_core, efficiency * cores))
+
+
+# -- probes: trusted callables that run inside the student's parallel_map ----------
+class ParallelProbeError(Exception):
+    """Raised on purpose by `FailOn`: parallel_map must hand it to its caller unchanged."""
+
+
+@dataclass(frozen=True)
+class Square:
+    """x -> x * x, at once."""
+
+    def __call__(self, x):
+        return x * x
+
+
+@dataclass(frozen=True)
+class Upper:
+    """s -> s.upper()."""
+
+    def __call__(self, s):
+        return s.upper()
+
+
+@dataclass(frozen=True)
+class Staggered:
+    """x -> ("item", x) after sleeping longer for earlier items of each group of `slots`,
+    so that items finish in a different order than they were given."""
+
+    delay: float = 0.004
+    slots: int = 4
+
+    def __call__(self, x):
+        time.sleep(self.delay * (self.slots - x % self.slots))
+        return ("item", x)
+
+
+@dataclass(frozen=True)
+class FailOn:
+    """x -> x, but raises ParallelProbeError for x == bad (after a short sleep)."""
+
+    bad: int
+    delay: float = 0.002
+
+    def __call__(self, x):
+        time.sleep(self.delay)
+        if x == self.bad:
+            raise ParallelProbeError(f"fn failed on item {x}")
+        return x
+
+
+_probe_lock = threading.Lock()
+_probe_active: dict = {}
+
+
+@dataclass(frozen=True)
+class ConcurrencyProbe:
+    """x -> (x, number of probe calls running when this call started), then sleeps `delay`.
+
+    The largest second value over all results is the most calls that ever ran at once
+    (the count only grows when a call starts)."""
+
+    delay: float = 0.05
+    token: int = field(default_factory=lambda: int.from_bytes(os.urandom(6), "little"))
+
+    def __call__(self, x):
+        with _probe_lock:
+            _probe_active[self.token] = _probe_active.get(self.token, 0) + 1
+            running = _probe_active[self.token]
+        try:
+            time.sleep(self.delay)
+        finally:
+            with _probe_lock:
+                _probe_active[self.token] -= 1
+        return (x, running)
+
+
+def _call(target, args: list, kwargs: dict):
+    """Call the function under test with plain arguments; returns the result."""
+    result, _ = target.call(list(args), dict(kwargs))
+    return result
+
+
+def _signature(name: str, fn, items, kwargs: dict) -> str:
+    shown = repr(items) if len(repr(items)) < 60 else f"{type(items).__name__} of {len(items)} items"
+    return f"{name}({type(fn).__name__}(), {shown}" + "".join(
+        f", {k}={v!r}" for k, v in kwargs.items()) + ")"
+
+
+# -- parallel_map ------------------------------------------------------------------
+def check_parallel_map(fn, cases=None) -> None:
+    """parallel_map returns a list of fn(item) in input order, for every case.
+
+    cases: (fn, items, kwargs) triples; the default covers order, empty input, more
+    workers than items and items of other types."""
+    if _deferred(fn):
+        return
+    target = as_target(fn)
+    if cases is None:
+        cases = [(Square(), list(range(10)), {"num_workers": 2}),
+                 (Staggered(), list(range(12)), {"num_workers": 4}),
+                 (Square(), [], {"num_workers": 2}),
+                 (Upper(), ["a", "bc", "def"], {"num_workers": 8})]
+    for probe, items, kwargs in cases:
+        what = _signature(target.name, probe, items, kwargs)
+        quick = dataclasses.replace(probe, delay=0.0) if hasattr(probe, "delay") else probe
+        expected = [quick(x) for x in items]
+        result = _call(target, [probe, items], kwargs)
+        if not isinstance(result, list):
+            raise AssertionError(f"{what} returned {type(result).__name__} {result!r:.80}; "
+                                 "expected a list (build one with list(...)).")
+        if result != expected:
+            if sorted(map(repr, result)) == sorted(map(repr, expected)):
+                raise AssertionError(
+                    f"{what} returned the right results in the wrong order.\n"
+                    f"  expected {expected!r:.200}\n  got      {result!r:.200}\n"
+                    "  hint: results must follow the order of the items, not the order in "
+                    "which the calls finished (as_completed gives completion order)")
+            raise AssertionError(f"{what} returned wrong results.\n  expected {expected!r:.200}"
+                                 f"\n  got      {result!r:.200}")
+    print(f"✓ {target.name}: {len(cases)} cases return fn(item) for every item, in input order")
+
+
+def check_parallel_map_errors(fn, items=8, bad=5, num_workers=3) -> None:
+    """An exception raised by fn reaches the caller of parallel_map, with its own type."""
+    if _deferred(fn):
+        return
+    target = as_target(fn)
+    probe, data, kwargs = FailOn(bad), list(range(items)), {"num_workers": num_workers}
+    what = _signature(target.name, probe, data, kwargs)
+    try:
+        result = _call(target, [probe, data], kwargs)
+    except StudentError as err:
+        if err.is_a(ParallelProbeError):
+            print(f"✓ {what} raised {err.info['type']}: {err.info['message']}")
+            return
+        raise AssertionError(f"{what} raised {err.info['type']}: {err.info['message']}\n"
+                             "  expected the ParallelProbeError that fn raised on item "
+                             f"{bad}: let the exception of fn propagate unchanged") from None
+    except ParallelProbeError as err:
+        print(f"✓ {what} raised ParallelProbeError: {err}")
+        return
+    except Exception as err:
+        raise AssertionError(f"{what} raised {type(err).__name__}: {err}\n  expected the "
+                             f"ParallelProbeError that fn raised on item {bad}") from None
+    raise AssertionError(f"{what} returned {result!r:.120} although fn raised "
+                         f"ParallelProbeError on item {bad}.\n  hint: future.result() re-raises "
+                         "the exception of its task; do not catch it")
+
+
+def check_worker_limit(fn, num_workers, items: int, delay: float = 0.05) -> None:
+    """parallel_map runs exactly min(num_workers, len(items)) calls of fn at once: never more
+    (the limit) and not fewer (it really runs them concurrently). num_workers=None means the
+    cores this process may use."""
+    if _deferred(fn):
+        return
+    target = as_target(fn)
+    probe, data = ConcurrencyProbe(delay), list(range(items))
+    kwargs = {} if num_workers is None else {"num_workers": num_workers}
+    limit = available_cores() if num_workers is None else num_workers
+    wanted = min(limit, items)
+    what = f"{target.name}(fn, {items} items" + (f", num_workers={num_workers})" if kwargs else ")")
+    result = _call(target, [probe, data], kwargs)
+    ok = isinstance(result, list) and len(result) == items and all(
+        isinstance(r, tuple) and len(r) == 2 for r in result)
+    if not ok or sorted(r[0] for r in result) != data:
+        raise AssertionError(f"{what} did not return one result per item: got {result!r:.120}")
+    peak = max((r[1] for r in result), default=0)
+    if peak > limit:
+        raise AssertionError(f"{what} ran up to {peak} calls of fn at the same time; the limit "
+                             f"is {limit}" + (" (the cores available)" if num_workers is None else "")
+                             + ".\n  hint: create the pool with max_workers=num_workers")
+    if peak < wanted:
+        raise AssertionError(
+            f"{what}: at most {peak} call(s) of fn ran at the same time, expected {wanted}.\n"
+            "  Each call sleeps for a while, so a pool of that many workers overlaps them.\n"
+            "  hint: submit all tasks first, then collect the results; calling .result() right "
+            "after each submit waits for that task and makes the pool serial")
+    print(f"✓ {what}: {peak} calls of fn ran at once (limit {limit})")
+
+
+# -- kernels: determinism and speed ------------------------------------------------
+def check_deterministic(fn, inputs: list, verify, thread_counts=(1, 2, 3, 4),
+                        kwarg: str = "num_threads", repeats: int = 2) -> None:
+    """Correct, and bit-for-bit the same result for every thread count and every repeat."""
+    if _deferred(fn):
+        return
+    target = as_target(fn)
+    first, first_kw = None, None
+    for count in thread_counts:
+        for _ in range(repeats):
+            result, modified = target.call(inputs, {kwarg: count})
+            verify(target.name, result, *inputs, modified=modified)
+            if first is None:
+                first, first_kw = result, count
+            elif not np.array_equal(result, first):
+                diff = int(np.sum(result != first))
+                raise AssertionError(
+                    f"{target.name} gave different results with {kwarg}={first_kw} and "
+                    f"{kwarg}={count} (or in a repeated call): {diff} of {first.size} entries "
+                    "differ, although all are within rounding.\n  hint: every entry of the output "
+                    "should be computed by exactly one thread, with the same loop order whatever "
+                    "the number of threads (split the rows, not the sum over k)")
+    shape = " @ ".join(describe(s) for s in inputs if hasattr(s, "describe"))
+    print(f"✓ {target.name} on {shape}: identical results for {kwarg} in {tuple(thread_counts)}")
+
+
+def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficiency: float,
+                           cap: float, baseline=None, guard_baseline=None,
+                           guard: float | None = None, kwarg: str = "num_threads",
+                           cores: int | None = None) -> None:
+    """fn with its default number of threads is faster than a serial run, by a factor that
+    depends on the cores available (see `required_speedup`).
+
+    The serial run is a trusted `baseline` (single-threaded) or, without one, fn itself with
+    kwarg=1. guard: fn with kwarg=1 must reach at least this speedup over the trusted
+    `guard_baseline`, so that the serial run compared against is a real kernel.
+    """
+    if _deferred(fn):
+        return
+    target = as_target(fn)
+    cores = available_cores() if cores is None else cores
+    need = required_speedup(cores, two_core, efficiency, cap)
+    serial_kw = {kwarg: 1}
+    for kw in ({}, serial_kw):
+        result, modified = target.call(inputs, kw)
+        verify(target.name, result, *inputs, modified=modified)
+    shape = ", ".join(describe(s) for s in inputs if hasattr(s, "describe"))
+    print(f"Speed of {target.name} on {shape} with {cores} core(s) available:")
+    if baseline is None:
+        serial, serial_name = target.runner(inputs, serial_kw), f"{target.name}({kwarg}=1)"
+    else:
+        serial = _partner(target, baseline).runner(inputs, {})
+        serial_name = f"{baseline.__name__} (trusted)"
+    for _ in range(2):  # a second chance against a burst of load from other programs
+        res = timing.compare(serial, target.runner(inputs, {}), [need])
+        if res.speedup >= need:
+            break
+    print(res.table(serial_name, f"{target.name} (default)"))
+    if cores <= 1:
+        goal = f"no slowdown (≥ {need:g}x) on 1 core"
+    elif cores == 2:
+        goal = f"≥ {need:g}x on 2 cores"
+    else:
+        goal = f"≥ {need:.2f}x on {cores} cores ({efficiency:g} x cores, at most {cap:g}x)"
+    if res.speedup < need:
+        raise AssertionError(
+            f"{target.name} runs {res.speedup:.2f}x as fast as {serial_name}; needed {goal}.\n"
+            "  hint: is the work really split over threads that run at the same time? A numba "
+            "kernel releases the GIL only with @njit(nogil=True), and a pool that waits for each "
+            "task before submitting the next one is serial")
+    print(f"✓ speedup {res.speedup:.2f}x (needed {goal})")
+    if guard is None or guard_baseline is None:
+        return
+    g = timing.compare(_partner(target, guard_baseline).runner(inputs, {}),
+                       target.runner(inputs, serial_kw), [guard])
+    print(g.table(f"{guard_baseline.__name__} (trusted)", f"{target.name}({kwarg}=1)"))
+    if g.speedup < guard:
+        raise AssertionError(
+            f"{target.name} with {kwarg}=1 is {1 / g.speedup:.1f}x slower than the trusted serial "
+            f"kernel {guard_baseline.__name__}; at most {1 / guard:.1f}x slower is accepted: "
+            "speedups only count against a good serial kernel.\n  hint: use the i-k-j loop "
+            "order (or your tiled kernel) of notebook 02 inside each row panel")
+    print(f"✓ with {kwarg}=1 it reaches {g.speedup:.2f}x the speed of the trusted serial kernel "
+          f"(needed: {guard:g}x)")
+
+
+def check_pool_and_blas_limit(fn) -> None:
+    """Static check: fn (or a notebook function it calls) uses a thread pool and limits the
+    BLAS threads with threadpoolctl."""
+    if _deferred(fn):
+        return
+    target = as_target(fn)
+    sources = target.sources()
+    names = set()
+    for name in analysis._reachable(target.name, sources):
+        names.update(_names_in(sources[name]))
+    pool = {"ThreadPoolExecutor", "parallel_map", "Thread"} & names
+    limit = {"threadpool_limits", "ThreadpoolController"} & names
+    if not pool:
+        raise AssertionError(f"{target.name} does not use a thread pool (ThreadPoolExecutor or "
+                             "your parallel_map): this exercise is about splitting the batch "
+                             "into chunks that run in parallel.")
+    if not limit:
+        raise AssertionError(
+            f"{target.name} does not limit the BLAS threads. Each of your workers calls numpy's "
+            "matmul, and BLAS starts its own threads for every call: workers x BLAS threads "
+            "oversubscribe the cores.\n  hint: wrap the pool in `with threadpool_limits(1):`")
+    print(f"✓ {target.name} uses a thread pool ({', '.join(sorted(pool))}) and limits BLAS "
+          f"threads ({', '.join(sorted(limit))})")
+
+
+def _names_in(source: str) -> set:
+    import ast
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            found.add(node.attr)
+    return found
+
+
+# -- dense layer -------------------------------------------------------------------
+def verify_dense(name: str, result, X: Matrix, W: Matrix, b: Tensor, modified=()) -> None:
+    """Assert that `result` is relu(X @ W + b) to within rounding, in the right dtype."""
+    x, w, bias = X.build(), W.build(), b.build()
+    context = f"X = {X.describe()}, W = {W.describe()}, b = {b.describe()}"
+    if modified:
+        raise AssertionError(f"{name} modified its input {'XWb'[modified[0]]}: leave the inputs "
+                             f"unchanged.\n  inputs: {context}")
+    dtype = np.result_type(x, w, bias)
+    x64, w64, b64 = (np.asarray(a, np.float64) for a in (x, w, bias))
+    expected = np.maximum(x64 @ w64 + b64, 0.0)
+    k = x.shape[1]
+    bound = 2 * (k + 1) * np.finfo(dtype).eps * (np.abs(x64) @ np.abs(w64) + np.abs(b64)) \
+        + 4 * np.finfo(dtype).tiny
+    _verify_array(name, result, expected, bound, dtype, context,
+                  "relu(X @ W + b): b is added to every row; check that every chunk of rows "
+                  "lands in its own place of the output")
+
+
+def check_dense(fn, shapes, dtypes=("float32",), seed: int = 0, **kwargs) -> None:
+    """`fn(X, W, b, **kwargs)` equals relu(X @ W + b) for every (batch, n_in, n_out) shape and
+    dtype (a dtype or an (X, W, b) triple)."""
+    if _deferred(fn):
+        return
+    target = as_target(fn)
+    count = 0
+    for i, (batch, n_in, n_out) in enumerate(shapes):
+        for j, dt in enumerate(dtypes):
+            dx, dw, db = dt if isinstance(dt, (tuple, list)) else (dt, dt, dt)
+            s = seed + 3 * (i * len(dtypes) + j)
+            specs = [Matrix(batch, n_in, dx, seed=s), Matrix(n_in, n_out, dw, seed=s + 1),
+                     Tensor((n_out,), db, seed=s + 2)]
+            result, modified = target.call(specs, kwargs)
+            verify_dense(target.name, result, *specs, modified=modified)
+            count += 1
+    extra = f" with {kwargs}" if kwargs else ""
+    print(f"✓ {target.name}{extra}: {count} cases correct (shapes "
+          f"{', '.join('x'.join(map(str, s)) for s in shapes)})")
+
+
+# -- Amdahl's law ------------------------------------------------------------------
+def amdahl_bound(parallel_fraction: float, n_workers: int) -> float:
+    """1 / ((1 - p) + p / n)."""
+    return 1.0 / ((1.0 - parallel_fraction) + parallel_fraction / n_workers)
+
+
+def check_amdahl(fn, cases) -> None:
+    """fn(p, n) equals the Amdahl bound for every (p, n) case, to 1e-9 relative."""
+    if _deferred(fn):
+        return
+    target = as_target(fn)
+    for p, n in cases:
+        got = _call(target, [p, n], {})
+        want = amdahl_bound(p, n)
+        if isinstance(got, bool) or not isinstance(got, (int, float, np.integer, np.floating)):
+            raise AssertionError(f"{target.name}({p!r}, {n!r}) returned {got!r:.80}, expected "
+                                 f"a number ({want:.6g})")
+        if not math.isclose(float(got), want, rel_tol=1e-9, abs_tol=0.0):
+            raise AssertionError(f"{target.name}({p!r}, {n!r}) returned {float(got):.6g}, "
+                                 f"expected {want:.6g} = 1 / ((1 - p) + p / n)")
+    print(f"✓ {target.name}: {len(cases)} cases match Amdahl's law")
+
+
+# -- trusted serial baselines ------------------------------------------------------
+@njit(cache=True)
+def _matmul_ikj(A, B, C):
+    m, k = A.shape
+    n = B.shape[1]
+    for i in range(m):
+        for p in range(k):
+            a = A[i, p]
+            for j in range(n):
+                C[i, j] += a * B[p, j]
+
+
+def matmul_serial(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """The cache-friendly i-k-j loop of notebook 02 in numba, on one thread."""
+    dtype = np.result_type(A, B)
+    A = np.ascontiguousarray(A, dtype=dtype)
+    B = np.ascontiguousarray(B, dtype=dtype)
+    C = np.zeros((A.shape[0], B.shape[1]), dtype=dtype)
+    _matmul_ikj(A, B, C)
+    return C
+
+
+_controller = None
+
+
+def dense_relu_serial(X: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """relu(X @ W + b) with numpy, BLAS limited to one thread."""
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+        _controller = ThreadpoolController()
+    with _controller.limit(limits=1, user_api="blas"):
+        out = np.matmul(X, W).astype(np.result_type(X, W, b), copy=False)
+        out += b
+        np.maximum(out, 0, out=out)
+    return out
