@@ -19,6 +19,9 @@ c.ClearSolutions.code_stub = {
               'implementation, then run the tests below.")'
 }
 
+# Test cells a student deleted come back from the gradebook (and score what they score).
+c.OverwriteCells.add_missing_cells = True
+
 # Autograde: run the notebook in its kernel (a dead kernel stops only the kernel run), then
 # let the trusted grader re-run every test cell outside the student's process. Order
 # matters: TrustedGrade must run after Execute and before SaveAutoGrades reads the outputs.

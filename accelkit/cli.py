@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -15,6 +16,11 @@ def _db_url(root: Path) -> str:
 
 def cmd_examples(args) -> int:
     examples = course.load_examples(args.root / "grader_tests" / "submissions")
+    if os.geteuid() != 0:
+        skipped = [e.student for e in examples if e.needs_sandbox]
+        examples = [e for e in examples if not e.needs_sandbox]
+        print(f"not root, so no sandbox: leaving out {', '.join(skipped)} (it would really "
+              "damage the course folder)")
     students = course.place_examples(args.root, examples)
     print(f"placed {len(examples)} example submissions in submitted/: {', '.join(students)}")
     return 0

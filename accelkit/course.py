@@ -27,6 +27,7 @@ class Example:
     files: dict | None = None   # extra files submitted next to the notebook: name -> text
     edit: object = None         # optional function(nb) -> nb applied last (tampering)
     raw: str | None = None      # if set, the notebook file is exactly this text (malformed)
+    needs_sandbox: bool = False  # it attacks the course folder: grade it only inside the sandbox
 
 
 def load_examples(folder: Path) -> list:
@@ -38,7 +39,8 @@ def load_examples(folder: Path) -> list:
         spec.loader.exec_module(module)
         examples.append(Example(path.parent.name, path.stem, (module.__doc__ or "").strip(),
                                 module.CELLS, module.EXPECTED, getattr(module, "FILES", None),
-                                getattr(module, "EDIT", None), getattr(module, "RAW", None)))
+                                getattr(module, "EDIT", None), getattr(module, "RAW", None),
+                                getattr(module, "NEEDS_SANDBOX", False)))
     return examples
 
 
@@ -51,7 +53,7 @@ def build_submission(root: Path, example: Example):
     """The example as a student notebook: release version + instructor solutions + its cells."""
     release = nbformat.read(root / "release" / ASSIGNMENT / f"{example.notebook}.ipynb", 4)
     if example.cells is None:
-        return release
+        return example.edit(release) if example.edit else release
     source = nbformat.read(root / "source" / ASSIGNMENT / f"{example.notebook}.ipynb", 4)
     answers = {**solution_sources(source), **example.cells}
     unknown = set(example.cells) - set(solution_sources(source))
@@ -95,9 +97,14 @@ def cell_scores(db_url: str, student: str) -> dict:
     """{(notebook, grade_id): (score, max_score)} of a student's autograded submission."""
     from nbgrader.api import Gradebook
 
+    from nbgrader.api import MissingEntry
+
     scores = {}
     with Gradebook(db_url) as gradebook:
-        submission = gradebook.find_submission(ASSIGNMENT, student)
+        try:
+            submission = gradebook.find_submission(ASSIGNMENT, student)
+        except MissingEntry:
+            return {}
         for notebook in submission.notebooks:
             for grade in notebook.grades:
                 scores[(notebook.name, grade.name)] = (grade.score, grade.max_score)

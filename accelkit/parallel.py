@@ -225,7 +225,7 @@ def check_worker_limit(fn, num_workers, items: int, delay: float = 0.05) -> None
             "  Each call sleeps for a while, so a pool of that many workers overlaps them.\n"
             "  hint: submit all tasks first, then collect the results; calling .result() right "
             "after each submit waits for that task and makes the pool serial")
-    print(f"✓ {what}: {peak} calls of fn ran at once (limit {limit})")
+    print(f"✓ {what}: {peak} call{'s' if peak != 1 else ''} of fn ran at once (limit {limit})")
 
 
 # -- kernels: determinism and speed ------------------------------------------------

@@ -97,11 +97,12 @@ class GradingSession:
             loaded = {"names": [], "errors": [{"cell": "solution cells", "type": type(err).__name__,
                                                "message": str(err)}]}
         self.load_errors = loaded["errors"]
-        for name in sources:
-            if name not in loaded["names"]:
-                error = next((e for e in loaded["errors"]), {"type": "NameError",
-                                                              "message": "not defined"})
-                namespace[name] = MissingFunction(name, error)
+        errors = {e["cell"]: e for e in loaded["errors"]}
+        for label, source in self.blocks:
+            for name in analysis.functions_in_blocks([(label, source)]):
+                if name not in loaded["names"]:
+                    namespace[name] = MissingFunction(name, errors.get(label, {
+                        "type": "NameError", "message": "its cell did not define it"}))
         for name in loaded["names"]:
             namespace[name] = RemoteFunction(self.student, name, sources, self.timeout,
                                              self.baseline, self.variant)

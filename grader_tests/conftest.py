@@ -50,9 +50,16 @@ def copy_course(dest: Path) -> Path:
     return dest
 
 
+def usable(example) -> bool:
+    """Selected, and runnable here: escape attempts need the sandbox (root), or they would
+    really overwrite the test course's gradebook."""
+    return ((not SELECTED or example.notebook in SELECTED)
+            and (not example.needs_sandbox or os.geteuid() == 0))
+
+
 @pytest.fixture(scope="session")
 def examples() -> list:
-    return [e for e in course.load_examples(SUBMISSIONS) if not SELECTED or e.notebook in SELECTED]
+    return [e for e in course.load_examples(SUBMISSIONS) if usable(e)]
 
 
 @pytest.fixture(scope="session")

@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import json
+import os
 
 import nbformat
 import pytest
 from nbgrader import utils
 
 from accelkit import course
-from conftest import FAST_LIMITS, REPO, SELECTED, SUBMISSIONS, copy_course, nbgrader, scores_of
+from conftest import (FAST_LIMITS, REPO, SELECTED, SUBMISSIONS, copy_course, nbgrader, scores_of,
+                      usable)
 
-EXAMPLES = sorted(f"{p.parent.name}/{p.stem}" for p in SUBMISSIONS.glob("*/*.py")
-                  if not SELECTED or p.parent.name in SELECTED)
+EXAMPLES = sorted(f"{e.notebook}/{e.student}" for e in course.load_examples(SUBMISSIONS)
+                  if usable(e))
 NOTEBOOKS = sorted(p.stem for p in (REPO / "source" / course.ASSIGNMENT).glob("*.ipynb")
                    if not SELECTED or p.stem in SELECTED)
 
@@ -22,6 +24,9 @@ def test_example_scores_exactly_as_expected(graded_course, examples, example_id)
     notebook, student = example_id.split("/")
     example = next(e for e in examples if (e.notebook, e.student) == (notebook, student))
     got = scores_of(root, student, notebook)
+    if example.expected is None:  # cannot be graded: reported, and the batch went on
+        assert got == {} and f"for student '{student}'" in proc.stderr
+        return
     assert got == pytest.approx(example.expected), (
         f"{student} ({example.doc}): per-cell scores differ\n  expected {example.expected}\n"
         f"  got      {got}\n--- autograde log tail ---\n{proc.stderr[-3000:]}")
@@ -50,6 +55,17 @@ def test_crashes_cost_only_their_own_tests(graded_course):
     loop = nbformat.read(root / "autograded" / "infinite_loop" / course.ASSIGNMENT / "02_blocked_matmul.ipynb", 4)
     text = json.dumps([c.get("outputs") for c in loop.cells if utils.is_grade(c)])
     assert "did not finish within 8 s" in text
+
+
+@pytest.mark.skipif(SELECTED and "02_blocked_matmul" not in SELECTED, reason="02 not selected")
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root; CI runs as root")
+def test_escape_attempts_change_nothing_outside_the_submission(graded_course):
+    root, _, _ = graded_course
+    assert not list(root.rglob("ESCAPED.txt"))
+    reference = root / "autograded" / "reference" / course.ASSIGNMENT / "02_blocked_matmul.ipynb"
+    assert "overwritten by escape" not in reference.read_text()
+    assert "overwritten by escape" not in (root / "gradebook.db").read_bytes().decode(errors="replace")
+    assert scores_of(root, "reference", "02_blocked_matmul")  # the gradebook still works
 
 
 @pytest.mark.skipif(SELECTED and "02_blocked_matmul" not in SELECTED, reason="02 not selected")

@@ -1,0 +1,172 @@
+"""The checks of notebook 05 (accelkit.parallel) against real workers: probes travel into the
+student's worker by reference, and what they saw there decides the check."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from accelkit import parallel
+from accelkit.session import GradingSession
+
+SETUP = """\
+import os, time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+import numpy as np
+from numba import njit
+from threadpoolctl import threadpool_limits
+from accelkit.checks import Matrix, Tensor, verify_matmul
+from accelkit.parallel import *
+from accelkit.student import cpu_count
+"""
+
+GOOD_MAP = """
+def parallel_map(fn, items, num_workers=None):
+    items = list(items)
+    with ThreadPoolExecutor(max_workers=num_workers or cpu_count()) as pool:
+        futures = [pool.submit(fn, x) for x in items]
+        return [f.result() for f in futures]
+"""
+
+
+def grade(source: str, cell: str) -> list:
+    """Outputs of one test cell run by the trusted grader against `source`."""
+    with GradingSession([("cell", textwrap.dedent(source))], SETUP) as session:
+        return session.run_cell(cell)
+
+
+def error_of(outputs: list) -> str:
+    errors = [o for o in outputs if o["output_type"] == "error"]
+    return errors[0]["evalue"] if errors else ""
+
+
+def test_required_speedup_scales_with_cores():
+    need = [parallel.required_speedup(c, 1.3, 0.35, 8) for c in (1, 2, 3, 4, 8, 16, 64)]
+    assert need == pytest.approx([0.8, 1.3, 1.3, 1.4, 2.8, 5.6, 8.0])
+
+
+def test_probes_run_in_the_worker_and_report_concurrency():
+    out = grade(GOOD_MAP, "check_parallel_map(parallel_map)\n"
+                          "check_parallel_map_errors(parallel_map)\n"
+                          "check_worker_limit(parallel_map, num_workers=3, items=7)")
+    assert error_of(out) == ""
+    assert "3 calls of fn ran at once" in out[0]["text"]
+
+
+@pytest.mark.parametrize("source, cell, message", [
+    (GOOD_MAP.replace("[f.result() for f in futures]", "[f.result() for f in as_completed(futures)]"),
+     "check_parallel_map(parallel_map)", "wrong order"),
+    (GOOD_MAP.replace("futures = [pool.submit(fn, x) for x in items]",
+                      "futures = [pool.submit(fn, x) for x in items][::-1]"),
+     "check_parallel_map(parallel_map)", "wrong order"),
+    ("def parallel_map(fn, items, num_workers=None):\n    return tuple(map(fn, items))\n",
+     "check_parallel_map(parallel_map)", "expected a list"),
+    ("def parallel_map(fn, items, num_workers=None):\n"
+     "    with ThreadPoolExecutor(num_workers) as pool:\n"
+     "        return [pool.submit(fn, x).result() for x in items]\n",
+     "check_worker_limit(parallel_map, num_workers=3, items=6)", "at most 1 call(s)"),
+    (GOOD_MAP.replace("max_workers=num_workers or cpu_count()", "max_workers=16"),
+     "check_worker_limit(parallel_map, num_workers=3, items=12)", "ran up to"),
+    (GOOD_MAP.replace("max_workers=num_workers or cpu_count()", "max_workers=num_workers"),
+     f"check_worker_limit(parallel_map, num_workers=None, items={2 * parallel.available_cores() + 6})",
+     "ran up to"),  # ThreadPoolExecutor(None) starts cpu_count + 4 threads
+    (GOOD_MAP.replace("return [f.result() for f in futures]",
+                      "return [f.result() if f.exception() is None else None for f in futures]"),
+     "check_parallel_map_errors(parallel_map)", "although fn raised"),
+    (GOOD_MAP.replace("return [f.result() for f in futures]",
+                      "if any(f.exception() for f in futures):\n"
+                      "            raise RuntimeError('a task failed')\n"
+                      "        return [f.result() for f in futures]"),
+     "check_parallel_map_errors(parallel_map)", "raised RuntimeError"),
+])
+def test_broken_pools_fail_with_a_useful_message(source, cell, message):
+    assert message in error_of(grade(source, cell))
+
+
+SPLIT_K = """
+def matmul_threaded(A, B, num_threads=None):
+    n = num_threads or 1
+    A = np.ascontiguousarray(A, np.float32); B = np.ascontiguousarray(B, np.float32)
+    C = np.zeros((A.shape[0], B.shape[1]), np.float32)
+    k = A.shape[1]
+    for t in range(n):          # sums over k in num_threads slices: rounding depends on n
+        lo, hi = k * t // n, k * (t + 1) // n
+        C += _part(A[:, lo:hi].copy(), B[lo:hi].copy())
+    return C
+
+@njit
+def _part(A, B):
+    C = np.zeros((A.shape[0], B.shape[1]), np.float32)
+    for i in range(A.shape[0]):
+        for p in range(A.shape[1]):
+            for j in range(B.shape[1]):
+                C[i, j] += A[i, p] * B[p, j]
+    return C
+"""
+
+
+def test_a_split_k_kernel_is_correct_but_not_deterministic():
+    out = grade(SPLIT_K, "check_deterministic(matmul_threaded, [Matrix(40, 300, seed=1), "
+                         "Matrix(300, 30, seed=2)], verify_matmul)")
+    assert "different results with num_threads=1 and num_threads=2" in error_of(out)
+
+
+GIL_KERNEL = """
+def matmul_threaded(A, B, num_threads=None):
+    A = np.ascontiguousarray(A, np.float32); B = np.ascontiguousarray(B, np.float32)
+    C = np.zeros((A.shape[0], B.shape[1]), np.float32)
+    n = num_threads or cpu_count()
+    m = A.shape[0]
+    with ThreadPoolExecutor(n) as pool:
+        for f in [pool.submit(_rows, A, B, C, m * i // n, m * (i + 1) // n) for i in range(n)]:
+            f.result()
+    return C
+
+@njit
+def _rows(A, B, C, lo, hi):
+    for i in range(lo, hi):
+        for p in range(A.shape[1]):
+            a = A[i, p]
+            for j in range(B.shape[1]):
+                C[i, j] += a * B[p, j]
+"""
+
+
+def test_speed_check_scales_its_goal_with_the_cores():
+    cell = ("check_parallel_speedup(matmul_threaded, [Matrix(384, 384, seed=1), "
+            "Matrix(384, 384, seed=2)], verify_matmul, two_core=1.3, efficiency=0.35, cap=8, "
+            "cores={cores}, guard_baseline=matmul_serial, guard=0.33)")
+    one = grade(GIL_KERNEL, cell.format(cores=1))  # one core: only "no slowdown" is asked
+    assert error_of(one) == "" and "no slowdown" in one[0]["text"]
+    two = grade(GIL_KERNEL, cell.format(cores=2))  # the GIL makes the threads take turns
+    assert "needed ≥ 1.3x on 2 cores" in error_of(two)
+
+
+def test_a_deliberately_slow_serial_run_is_caught_by_the_guard():
+    slow = GIL_KERNEL.replace("    n = num_threads or cpu_count()",
+                              "    n = num_threads or cpu_count()\n"
+                              "    if num_threads == 1:\n        time.sleep(0.05)")
+    cell = ("check_parallel_speedup(matmul_threaded, [Matrix(256, 256, seed=1), "
+            "Matrix(256, 256, seed=2)], verify_matmul, two_core=1.3, efficiency=0.35, cap=8, "
+            "cores=1, guard_baseline=matmul_serial, guard=0.33)")
+    assert "slower than the trusted serial kernel" in error_of(grade(slow, cell))
+
+
+def test_batch_forward_must_use_a_pool_and_limit_blas():
+    plain = "def batch_forward(X, W, b, num_workers=None):\n    return np.maximum(X @ W + b, 0)\n"
+    assert "does not use a thread pool" in error_of(grade(plain, "check_pool_and_blas_limit(batch_forward)"))
+    unlimited = ("def batch_forward(X, W, b, num_workers=None):\n"
+                 "    with ThreadPoolExecutor(2) as pool:\n"
+                 "        return np.vstack(list(pool.map(lambda x: np.maximum(x @ W + b, 0), "
+                 "np.array_split(X, 4))))\n")
+    out = grade(unlimited, "check_pool_and_blas_limit(batch_forward)\n"
+                           "check_dense(batch_forward, shapes=[(9, 4, 3)], dtypes=['float64'])")
+    assert "does not limit the BLAS threads" in error_of(out)
+    assert error_of(grade(unlimited, "check_dense(batch_forward, shapes=[(9, 4, 3), (20, 5, 6)], "
+                                     "dtypes=['float64'])")) == ""
+
+
+def test_amdahl_check_and_bound():
+    assert parallel.amdahl_bound(0.9, 4) == pytest.approx(1 / (0.1 + 0.225))
+    wrong = "def amdahl_speedup(p, n):\n    return 1 / ((1 - p) + n / p)\n"
+    assert "expected 1.33333" in error_of(grade(wrong, "check_amdahl(amdahl_speedup, [(0.5, 2)])"))

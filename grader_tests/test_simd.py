@@ -1,0 +1,109 @@
+"""The checks of the SIMD and alignment notebooks on their own: real workers, real numba."""
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+
+from accelkit import alignment, simd
+from accelkit.cases import build_all
+from accelkit.session import GradingSession
+
+SETUP = """\
+import math
+import numpy as np
+import numba
+from numba import njit
+from accelkit.alignment import alignment_probe
+grading_probe = alignment_probe(globals())
+"""
+
+
+def session(source: str) -> GradingSession:
+    return GradingSession([("cell", textwrap.dedent(source))], SETUP, timeout=30)
+
+
+@pytest.mark.parametrize("name", sorted(simd.KERNELS))
+def test_trusted_kernels_vectorize_as_labelled(name):
+    """The labels is_simd_vectorized is graded against hold on this machine."""
+    args = build_all(simd.kernel_case(name, 513, "float32"))
+    report = simd.packed_simd_report(simd.kernel_asm(*args))
+    assert report["loops"] > 0
+    assert bool(report["packed"]) == simd.KERNELS[name][1], report
+
+
+def test_array_recipes_give_the_promised_layouts():
+    assert simd.Array((3, 4), layout="T").build().flags.f_contiguous
+    strided = simd.Array((3, 4), "float64", "strided").build()
+    assert strided.shape == (3, 4) and strided.strides == (64, 16)
+    assert simd.Array((5,), layout="reversed").build().strides == (-4,)
+    assert simd.Array((), "float64").build().shape == ()
+    for offset in (0, 4, 64, 4096):
+        arr = alignment.Buffer((7,), "float32", offset).build()
+        assert alignment.address_of(arr) % 4096 == offset % 4096
+
+
+def test_simd_speedup_tells_vectorized_from_scalar_in_grading_workers():
+    with session("""
+        def double(x):
+            out = np.empty(x.shape, x.dtype)
+            _double(np.ascontiguousarray(x).reshape(-1), out.reshape(-1))
+            return out
+
+        @njit
+        def _double(x, out):
+            for i in range(x.shape[0]):
+                out[i] = 2 * x[i]
+
+        def double_checked(x):
+            out = np.empty(x.shape, x.dtype)
+            _checked(np.ascontiguousarray(x).reshape(-1), out.reshape(-1))
+            return out
+
+        @njit
+        def _checked(x, out):
+            for i in range(x.shape[0]):
+                if not math.isfinite(x[i]):
+                    raise ValueError("not finite")
+                out[i] = 2 * x[i]
+    """) as s:
+        ns = s._build_namespace()
+
+        def verify(name, result, x, modified=()):
+            assert np.array_equal(result, 2 * x.build()) and not modified
+
+        inputs = [simd.Array((65536,), "float32", seed=1)]
+        assert simd.check_simd_speedup(ns["double"], inputs, verify, [(1.5, 1.0)]) == 1.0
+        assert simd.check_simd_speedup(ns["double_checked"], inputs, verify, [(1.5, 1.0)]) == 0.0
+
+
+def test_alignment_probe_reads_layouts_in_the_student_worker():
+    with session("""
+        def good(shape, dtype=np.float32, alignment=64):
+            raw = np.empty(int(np.prod(shape)) * np.dtype(dtype).itemsize + alignment, np.uint8)
+            return np.ndarray(shape, dtype, raw, (-raw.ctypes.data) % alignment)
+
+        def lucky(shape, dtype=np.float32, alignment=64):
+            return np.empty(shape, dtype)
+    """) as s:
+        ns = s._build_namespace()
+        alignment.check_aligned_empty(ns["good"], [(), 0, (3, 5), (300, 300)],
+                                      ["float32", "int8"], [16, 4096])
+        with pytest.raises(AssertionError, match="not 4096-byte aligned"):
+            alignment.check_aligned_empty(ns["lucky"], [(i,) for i in range(1, 9)],
+                                          alignments=[4096])
+
+
+def test_dangling_allocation_is_caught():
+    """An array built from a raw pointer whose buffer was freed (a use-after-free)."""
+    def dangling(shape, dtype=np.float32, alignment=64):
+        n = int(np.prod(shape))
+        raw = np.empty(n * np.dtype(dtype).itemsize + alignment, np.uint8)
+        start = raw.ctypes.data + (-raw.ctypes.data) % alignment
+        import ctypes
+        ptr = ctypes.cast(start, ctypes.POINTER(ctypes.c_float))
+        return np.ctypeslib.as_array(ptr, shape=(n,))   # raw is freed on return
+
+    report = alignment.layout_of(dangling((100_000,)))
+    assert not report["referenced"]
