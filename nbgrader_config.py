@@ -43,3 +43,10 @@ c.TrustedGrade.memory_mb = 4096   # address-space limit of a grading worker
 # directory hidden and no network, when the grader runs as root on Linux (see README).
 c.Sandbox.course_root = here
 c.Sandbox.mode = "auto"  # "required": refuse to grade without the sandbox; "off": limits only
+
+# Feedback shows the test cells as graded, minus their hidden part: students see what the
+# hidden tests printed (shapes, speedups, thresholds), not their source.
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [ClearHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]

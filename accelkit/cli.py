@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import os
 import sys
 from collections import defaultdict
@@ -62,6 +63,38 @@ def cmd_scores(args) -> int:
     return 0
 
 
+SPEED_LINE = re.compile(r"speedup\s+([\d.]+)x.*?upper quartile ([\d.]+)x", re.S)
+THRESHOLDS = re.compile(r"(?:thresholds: |needed: |least )?≥ ([\d.]+)x|\(needed: ([\d.]+)x\)")
+
+
+def measured_speedups(nb_path: Path) -> list:
+    """(grade_id, [(speedup, upper quartile)], [thresholds]) of each timed test cell."""
+    import nbformat
+
+    rows = []
+    for cell in nbformat.read(nb_path, 4).cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
+        text = "".join(o.get("text", "") for o in cell.get("outputs", []))
+        found = SPEED_LINE.findall(text)
+        if grade_id.startswith("test_") and found:
+            thresholds = sorted({float(a or b) for a, b in THRESHOLDS.findall(text)})
+            rows.append((grade_id, [(float(m), float(q)) for m, q in found], thresholds))
+    return rows
+
+
+def cmd_margins(args) -> int:
+    """The measured speedups of every example next to the thresholds, from autograded/."""
+    print("| notebook | test cell | student | measured speedups (median) | thresholds |")
+    print("|---|---|---|---|---|")
+    for nb_path in sorted((args.root / "autograded").glob(f"*/{course.ASSIGNMENT}/*.ipynb")):
+        student = nb_path.parts[-3]
+        for grade_id, found, thresholds in measured_speedups(nb_path):
+            measured = ", ".join(f"{m:.1f}x" for m, _ in found)
+            print(f"| {nb_path.stem} | {grade_id} | {student} | {measured} | "
+                  f"{', '.join(f'{t:g}x' for t in thresholds)} |")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from accelkit import bench
     return bench.main(args.root, args.sizes, quick=args.quick)
@@ -73,12 +106,14 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("examples", help="place the example submissions in submitted/")
     sub.add_parser("scores", help="print the per-student, per-function score table")
+    sub.add_parser("margins", help="measured speedups of the graded examples vs thresholds")
     bench = sub.add_parser("bench", help="GFLOP/s of the reference kernels against numpy")
     bench.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024, 2048])
     bench.add_argument("--quick", action="store_true", help="fewer repetitions")
     args = parser.parse_args(argv)
     args.root = args.root.resolve()
-    handler = {"examples": cmd_examples, "scores": cmd_scores, "bench": cmd_bench}[args.command]
+    handler = {"examples": cmd_examples, "scores": cmd_scores, "margins": cmd_margins,
+               "bench": cmd_bench}[args.command]
     return handler(args)
 
 

@@ -27,8 +27,9 @@ def _cells(nb) -> dict:
             if c.cell_type == "code" and "nbgrader" in c.metadata}
 
 
-def _borderline(slowdown: int) -> dict:
-    """The reference kernel, computed `slowdown` times per call."""
+def _borderline(slowdown: float) -> dict:
+    """The reference kernel, with `slowdown - 1` times its work added (a fraction of the rows
+    of A is multiplied once more for the fractional part)."""
     source = _cells(nbformat.read(NOTEBOOK, 4))["matmul_blocked"].source
     source = source.replace("def matmul_blocked(A, B, block_size=64):",
                             "def _reference_blocked(A, B, block_size=64):", 1)
@@ -36,8 +37,13 @@ def _borderline(slowdown: int) -> dict:
 
 
 def matmul_blocked(A, B, block_size=64):
-    for _ in range({slowdown} - 1):
+    extra = {slowdown!r} - 1
+    while extra >= 1:
         _reference_blocked(A, B, block_size)
+        extra -= 1
+    rows = int(extra * A.shape[0])
+    if rows:
+        _reference_blocked(A[:rows], B, block_size)
     return _reference_blocked(A, B, block_size)
 '''}
 
@@ -78,20 +84,22 @@ def _report(name: str, scores: list, speedups: list, threshold: float) -> str:
     flips = sum(s != statistics.mode(scores) for s in scores)
     measured = [s for s in speedups if s is not None]
     spread = f"{min(measured):.1f}x..{max(measured):.1f}x" if measured else "not timed"
-    return (f"{name:<11} scores {sorted(set(scores))}  flips {flips}/{len(scores)}  "
+    return (f"{name:<44} scores {sorted(set(scores))}  flips {flips}/{len(scores)}  "
             f"speedup {spread} (threshold {threshold:g}x)")
 
 
 def test_grades_do_not_flip_under_load(busy_core):
     threshold = _threshold()
     reference = _grade({}, RUNS)
-    # the borderline kernel lands ~15% above the full-points threshold
+    # the borderline kernel lands ~10% above the full-points threshold, inside the band
+    # (25%) where the engine takes extra rounds
     ref_speedup = statistics.median(reference[1])
-    slowdown = max(2, round(ref_speedup / (1.15 * threshold)))
+    slowdown = round(ref_speedup / (1.1 * threshold), 2)
     borderline = _grade(_borderline(slowdown), RUNS)
     stub = _grade(None, RUNS)
     lines = [_report("reference", *reference, threshold),
-             _report(f"borderline/{slowdown}", *borderline, threshold),
+             _report(f"borderline ({slowdown:g}x slower than the reference)", *borderline,
+                     threshold),
              _report("stub", *stub, threshold)]
     print("\n" + "\n".join(lines))
     assert len(set(reference[0])) == 1 and reference[0][0] == 2.0, lines[0]
