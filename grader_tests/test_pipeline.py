@@ -93,3 +93,12 @@ def test_release_hides_hidden_tests_and_solutions():
         text = path.read_text()
         assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
         assert "NotImplementedError" in text
+
+
+@pytest.mark.skipif(SELECTED and "02_blocked_matmul" not in SELECTED, reason="02 not selected")
+def test_feedback_shows_results_but_not_hidden_test_source(graded_course):
+    root, _, _ = graded_course
+    nbgrader(root, "generate_feedback", course.ASSIGNMENT, "--student", "reference", "--force")
+    html = (root / "feedback" / "reference" / course.ASSIGNMENT / "02_blocked_matmul.html").read_text()
+    assert "60 cases correct" in html           # what the hidden tests printed
+    assert "seed=200" not in html and "HIDDEN TESTS" not in html   # but not their source
