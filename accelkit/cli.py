@@ -1,9 +1,10 @@
-"""Command line of the course: ``accelkit examples | scores | bench``."""
+"""Command line of the course: ``accelkit examples | grade | scores | validate | margins | bench``."""
 from __future__ import annotations
 
 import argparse
-import re
 import os
+import re
+import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -95,6 +96,58 @@ def cmd_margins(args) -> int:
     return 0
 
 
+def _nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root,
+                          capture_output=True, text=True)
+
+
+def cmd_grade(args) -> int:
+    """Autograde every submission in submitted/, one after another (timings never overlap),
+    then write feedback and grades.csv. Exits 1 when any submission could not be graded."""
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
+    console = Console()
+    students = sorted(p.name for p in (args.root / "submitted").iterdir()
+                      if (p / course.ASSIGNMENT).is_dir())
+    failed = {}
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn()]
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("autograding", total=len(students))
+        for student in students:
+            progress.update(task, description=f"autograding {student}")
+            proc = _nbgrader(args.root, "autograde", course.ASSIGNMENT, "--student", student,
+                             "--force")
+            errors = [line for line in proc.stderr.splitlines() if "| ERROR]" in line]
+            if proc.returncode != 0 or errors:
+                failed[student] = "\n".join(errors[-3:]) or proc.stderr[-500:]
+            progress.advance(task)
+    console.print(f"graded {len(students) - len(failed)} of {len(students)} submissions")
+    for step in (("generate_feedback", course.ASSIGNMENT, "--force"), ("export",)):
+        proc = _nbgrader(args.root, *step)
+        if proc.returncode != 0:
+            failed[f"nbgrader {step[0]}"] = proc.stderr[-500:]
+    console.print("feedback in feedback/, grades in grades.csv")
+    for who, why in failed.items():
+        console.print(f"[red]FAILED[/red] {who}:\n{why}")
+    return 1 if failed else 0
+
+
+def cmd_validate(args) -> int:
+    """Run nbgrader's validator on every instructor notebook: all tests must pass."""
+    bad = []
+    for nb_path in sorted((args.root / "source" / course.ASSIGNMENT).glob("*.ipynb")):
+        proc = _nbgrader(args.root, "validate", str(nb_path))
+        ok = proc.returncode == 0 and "Success!" in proc.stdout
+        print(f"{'ok    ' if ok else 'FAILED'} {nb_path.name}")
+        if not ok:
+            bad.append(nb_path.name)
+            print(proc.stdout[-3000:])
+    return 1 if bad else 0
+
+
 def cmd_bench(args) -> int:
     from accelkit import bench
     return bench.main(args.root, args.sizes, quick=args.quick)
@@ -106,6 +159,8 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("examples", help="place the example submissions in submitted/")
     sub.add_parser("scores", help="print the per-student, per-function score table")
+    sub.add_parser("grade", help="autograde all of submitted/ with progress, feedback, grades.csv")
+    sub.add_parser("validate", help="the instructor solutions must pass all their tests")
     sub.add_parser("margins", help="measured speedups of the graded examples vs thresholds")
     bench = sub.add_parser("bench", help="GFLOP/s of the reference kernels against numpy")
     bench.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024, 2048])
@@ -113,7 +168,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     args.root = args.root.resolve()
     handler = {"examples": cmd_examples, "scores": cmd_scores, "margins": cmd_margins,
-               "bench": cmd_bench}[args.command]
+               "grade": cmd_grade, "validate": cmd_validate, "bench": cmd_bench}[args.command]
     return handler(args)
 
 

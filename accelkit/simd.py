@@ -363,24 +363,34 @@ def check_simd_detector(fn, names, n: int = 1000, dtypes=("float32",)) -> None:
 @contextlib.contextmanager
 def _twins(target):
     """(with SIMD, without SIMD): the student function compiled normally and with numba's
-    vectorizers off, each in its own worker process."""
+    vectorizers off, each in a fresh worker process of its own.
+
+    In grading both load the same solution cells under the same sandbox policy as the
+    student's worker. (Fresh, explicitly started workers rather than
+    `RemoteFunction.variant`: under a sandbox uid, a worker's first request kills every
+    process of that uid, so a variant and the main student worker would keep killing each
+    other – and each other's prepared inputs.)
+    """
     if isinstance(target, RemoteFunction):
-        yield target, target.variant(**NO_SIMD)
-        return
-    sources = analysis.functions_of_live(target.fn)
-    blocks = [(f"function {name}", src) for name, src in reversed(list(sources.items()))]
-    workers = [Worker(("load_source", blocks, PREAMBLE), label="student", env=env)
+        w = target.worker
+        load, memory, policy, timeout = w.load, w.memory_mb, w.policy, target.timeout
+        sources = target.sources()
+    else:
+        sources = analysis.functions_of_live(target.fn)
+        blocks = [(f"function {name}", src) for name, src in reversed(list(sources.items()))]
+        load, memory, policy, timeout = ("load_source", blocks, PREAMBLE), 4096, None, 60.0
+    workers = [Worker(load, memory, label="student", env=env, policy=policy)
                for env in ({}, NO_SIMD)]
     try:
         for w in workers:
-            loaded = w.start()
-            if target.name not in loaded["names"] or loaded["errors"]:
+            loaded = w.start(timeout)
+            if target.name not in loaded["names"]:
                 errors = "; ".join(f"{e['type']}: {e['message']}" for e in loaded["errors"])
                 raise AssertionError(
                     f"could not rebuild {target.name} in a fresh process from its source "
                     f"({errors or 'not defined'}).\n  hint: keep everything the function needs "
                     "in functions (no global constants besides the setup imports)")
-        yield tuple(RemoteFunction(w, target.name, sources) for w in workers)
+        yield tuple(RemoteFunction(w, target.name, sources, timeout) for w in workers)
     finally:
         for w in workers:
             w.close()

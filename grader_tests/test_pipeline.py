@@ -102,3 +102,31 @@ def test_feedback_shows_results_but_not_hidden_test_source(graded_course):
     html = (root / "feedback" / "reference" / course.ASSIGNMENT / "02_blocked_matmul.html").read_text()
     assert "60 cases correct" in html           # what the hidden tests printed
     assert "seed=200" not in html and "HIDDEN TESTS" not in html   # but not their source
+
+
+def _accelkit(root, *args):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "accelkit.cli", "--root", str(root), *args],
+                          capture_output=True, text=True)
+
+
+def test_instructor_solutions_pass_nbgrader_validate(tmp_path):
+    root = copy_course(tmp_path)
+    proc = _accelkit(root, "validate")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(SELECTED and "02_blocked_matmul" not in SELECTED, reason="02 not selected")
+def test_batch_grading_reports_failures_and_goes_on(tmp_path, examples):
+    root = copy_course(tmp_path)
+    nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
+    chosen = [e for e in examples if e.notebook == "02_blocked_matmul"
+              and e.student in ("malformed", "naive")]
+    course.place_examples(root, chosen)
+    proc = _accelkit(root, "grade")
+    assert proc.returncode == 1
+    assert "graded 1 of 2 submissions" in proc.stdout and "FAILED malformed" in proc.stdout
+    assert (root / "grades.csv").exists() and (root / "feedback" / "naive").is_dir()
+    assert scores_of(root, "naive", "02_blocked_matmul") == next(
+        e.expected for e in chosen if e.student == "naive")
