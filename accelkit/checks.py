@@ -252,7 +252,7 @@ def check_tiling(fn, inputs: list, verify, tiny: int = 4, default: int = 64,
 
 
 def check_autotune(autotune, kernel, m: int, k: int, n: int, candidates, dtype="float32",
-                   tolerance: float = 1.5, rounds: int = 5) -> None:
+                   tolerance: float = 1.5, rounds: int = 7) -> None:
     """autotune(...) returns one of `candidates`, and its pick runs within `tolerance` of the
     fastest candidate as measured here, on the same kernel."""
     if _deferred(autotune):
@@ -266,12 +266,12 @@ def check_autotune(autotune, kernel, m: int, k: int, n: int, candidates, dtype="
     target = as_target(kernel)
     inputs = [Matrix(m, k, dtype, seed=11), Matrix(k, n, dtype, seed=12)]
     runners = {c: target.runner(inputs, {"block_size": int(c)}) for c in candidates}
-    for run in runners.values():
-        run(1)
+    repeats = {c: timing.repeats_for(run, 0.01) for c, run in runners.items()}
     samples = {c: [] for c in candidates}
-    for _ in range(rounds):
-        for c, run in runners.items():
-            samples[c].append(run(1))
+    for i in range(rounds):  # interleaved, each sample >= 10 ms, the order rotating per round
+        order = list(candidates)[i % len(candidates):] + list(candidates)[:i % len(candidates)]
+        for c in order:
+            samples[c].append(runners[c](repeats[c]) / repeats[c])
     medians = {c: statistics.median(s) for c, s in samples.items()}
     best = min(medians, key=medians.get)
     table = "  ".join(f"{c}: {t * 1e3:.2f} ms" for c, t in medians.items())

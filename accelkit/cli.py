@@ -31,10 +31,11 @@ def cmd_examples(args) -> int:
 def score_table(root: Path, students: list) -> tuple:
     """Rows of (student, {function: (score, max)}) from the gradebook."""
     rows, functions = [], []
+    known = course.student_functions(root)
     for student in students:
         per_function = defaultdict(lambda: [0.0, 0.0])
         for (_, grade_id), (score, max_score) in course.cell_scores(_db_url(root), student).items():
-            name = course.function_of(grade_id)
+            name = course.function_of(grade_id, known)
             if name not in functions:
                 functions.append(name)
             per_function[name][0] += score or 0.0

@@ -31,17 +31,28 @@ class Example:
 
 
 def load_examples(folder: Path) -> list:
-    """Every example submission under `folder` (one sub-folder per notebook)."""
-    examples = []
+    """Every example submission under `folder` (one sub-folder per notebook).
+
+    An example may name another of its folder as ``BASE``: it then starts from that
+    example's cells and replaces only its own ``CELLS``.
+    """
+    modules = {}
     for path in sorted(Path(folder).glob("*/*.py")):
         spec = importlib.util.spec_from_file_location(f"example_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        examples.append(Example(path.parent.name, path.stem, (module.__doc__ or "").strip(),
-                                module.CELLS, module.EXPECTED, getattr(module, "FILES", None),
-                                getattr(module, "EDIT", None), getattr(module, "RAW", None),
-                                getattr(module, "NEEDS_SANDBOX", False)))
-    return examples
+        modules[(path.parent.name, path.stem)] = module
+
+    def cells_of(notebook: str, module):
+        base = getattr(module, "BASE", None)
+        if base is None:
+            return module.CELLS
+        return {**cells_of(notebook, modules[(notebook, base)]), **(module.CELLS or {})}
+
+    return [Example(notebook, student, (module.__doc__ or "").strip(), cells_of(notebook, module),
+                    module.EXPECTED, getattr(module, "FILES", None), getattr(module, "EDIT", None),
+                    getattr(module, "RAW", None), getattr(module, "NEEDS_SANDBOX", False))
+            for (notebook, student), module in modules.items()]
 
 
 def solution_sources(nb) -> dict:
@@ -84,13 +95,22 @@ def place_examples(root: Path, examples: list, submitted: Path | None = None) ->
     return sorted(set(students))
 
 
-def function_of(grade_id: str) -> str:
-    """test_matmul_blocked_speed -> matmul_blocked (grade ids are test_<function>_<aspect>)."""
+def function_of(grade_id: str, functions=()) -> str:
+    """test_matmul_blocked_speed -> matmul_blocked (grade ids are test_<function>_<aspect>).
+
+    With the notebook's function names, the longest one the id starts with; otherwise the
+    last ``_<aspect>`` is dropped."""
     name = grade_id.removeprefix("test_")
-    for aspect in ("_correctness", "_errors", "_speed", "_memory"):
-        if name.endswith(aspect):
-            return name[: -len(aspect)]
-    return name
+    known = [f for f in functions if name.startswith(f + "_")]
+    if known:
+        return max(known, key=len)
+    return name.rsplit("_", 1)[0] if "_" in name else name
+
+
+def student_functions(root: Path) -> list:
+    """Grade ids of every solution cell of the instructor notebooks: the student functions."""
+    return [grade_id for path in sorted((root / "source" / ASSIGNMENT).glob("*.ipynb"))
+            for grade_id in solution_sources(nbformat.read(path, 4))]
 
 
 def cell_scores(db_url: str, student: str) -> dict:

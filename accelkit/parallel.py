@@ -109,7 +109,7 @@ class ConcurrencyProbe:
     The largest second value over all results is the most calls that ever ran at once
     (the count only grows when a call starts)."""
 
-    delay: float = 0.05
+    delay: float = 0.1
     token: int = field(default_factory=lambda: int.from_bytes(os.urandom(6), "little"))
 
     def __call__(self, x):
@@ -197,7 +197,7 @@ def check_parallel_map_errors(fn, items=8, bad=5, num_workers=3) -> None:
                          "the exception of its task; do not catch it")
 
 
-def check_worker_limit(fn, num_workers, items: int, delay: float = 0.05) -> None:
+def check_worker_limit(fn, num_workers, items: int, delay: float = 0.1) -> None:
     """parallel_map runs exactly min(num_workers, len(items)) calls of fn at once: never more
     (the limit) and not fewer (it really runs them concurrently). num_workers=None means the
     cores this process may use."""

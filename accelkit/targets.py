@@ -43,8 +43,10 @@ class LocalTarget:
         return result, modified
 
     def call_peak(self, specs: list, kwargs: dict) -> tuple:
-        """Like `call`, plus the peak extra resident memory (bytes) during the call."""
+        """Like `call`, plus the peak extra resident memory (bytes) of one call (after a
+        warm-up call, so compilation is not counted)."""
         args = build_all(specs)
+        self.fn(*args, **kwargs)
         base = reset_peak_rss("self")
         result = self.fn(*args, **kwargs)
         return result, max(0, _proc_status("self", "VmHWM") - base)
@@ -108,14 +110,17 @@ class RemoteFunction:
         return reply["result"], reply["modified"]
 
     def call_peak(self, specs: list, kwargs: dict) -> tuple:
-        """Like `call`, plus the peak extra resident memory (bytes) during the call, read by
-        this process from /proc: the worker cannot under-report it."""
+        """Like `call`, plus the peak extra resident memory (bytes) of one call, read by this
+        process from /proc: the worker cannot under-report it. The measured call is a bare
+        run on prepared inputs after a warm-up (no compilation, no reply encoding counted)."""
         key = f"k{next(_keys)}"
         self._request("prepare", key, list(specs), dict(kwargs))
         try:
+            self._request("run", self.name, key, 1)
             base = self.worker.reset_peak_rss()
-            reply = self._request("call", self.name, key)
+            self._request("run", self.name, key, 1)
             peak = self.worker.peak_rss() - base
+            reply = self._request("call", self.name, key)
         finally:
             if self.worker.alive():
                 self._request("drop", key)

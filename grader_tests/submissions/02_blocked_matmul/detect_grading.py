@@ -1,40 +1,26 @@
 """Tries to behave differently under the grader: when NBGRADER_EXECUTION is set, matmul_blocked
-returns zeros at once (a "fast" fake); otherwise it is the honest naive loop. The graded
+returns zeros at once (a "fast" fake); otherwise it is the honest naive loop (as is matmul_reordered). The graded
 functions never see that variable, so it is graded as the naive kernel it really is."""
 
+BASE = "naive"  # matmul_reordered is the naive loop
 CELLS = {
     "matmul_blocked": '''
 import os
 
 
 def matmul_blocked(A, B, block_size=64):
-    A, B = np.asarray(A), np.asarray(B)
-    if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[0]:
-        raise ValueError(f"cannot multiply {A.shape} by {B.shape}")
     if block_size < 1:
         raise ValueError("block_size must be positive")
-    dtype = np.result_type(A, B)
     if os.environ.get("NBGRADER_EXECUTION"):
-        return np.zeros((A.shape[0], B.shape[1]), dtype=dtype)
-    C = np.zeros((A.shape[0], B.shape[1]), dtype=dtype)
-    _ijk(np.ascontiguousarray(A, dtype=dtype), np.ascontiguousarray(B, dtype=dtype), C)
-    return C
-
-
-@njit
-def _ijk(A, B, C):
-    for i in range(A.shape[0]):
-        for j in range(B.shape[1]):
-            acc = 0.0
-            for p in range(A.shape[1]):
-                acc += A[i, p] * B[p, j]
-            C[i, j] = acc
+        A, B = np.asarray(A), np.asarray(B)
+        return np.zeros((A.shape[0], B.shape[1]), dtype=np.result_type(A, B))
+    return matmul_reordered(A, B)
 ''',
 }
 
 EXPECTED = {
     "test_matmul_reordered_correctness": 2, "test_matmul_reordered_errors": 1,
-    "test_matmul_reordered_speed": 1,
+    "test_matmul_reordered_speed": 0,
     "test_matmul_blocked_correctness": 3, "test_matmul_blocked_errors": 1,
     "test_matmul_blocked_speed": 0, "test_matmul_blocked_tiling": 0,
     "test_autotune_block_size": 2, "test_conv2d_im2col_correctness": 3,

@@ -1,27 +1,22 @@
-"""Tries to fake the grade: patches the clock, numpy's comparisons and the checks, and
-returns zeros fast. Honest part: matmul_reordered is the naive loop (correct, slow)."""
+"""Tries to fake the grade: patches the clock, numpy's comparisons, builtins and the checks,
+makes the kernel swallow every exception, and returns zeros fast. Honest part:
+matmul_reordered is the naive loop (correct, slow)."""
 
+BASE = "naive"  # honest part: matmul_reordered is the naive loop
 CELLS = {
-    "matmul_reordered": '''
-def matmul_reordered(A, B):
+    "matmul_blocked": '''
+def matmul_blocked(A, B, block_size=64):
     A, B = np.asarray(A), np.asarray(B)
     if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[0]:
         raise ValueError(f"cannot multiply {A.shape} by {B.shape}")
-    dtype = np.result_type(A, B)
-    C = np.zeros((A.shape[0], B.shape[1]), dtype=dtype)
-    _ijk(np.ascontiguousarray(A, dtype=dtype), np.ascontiguousarray(B, dtype=dtype), C)
-    return C
+    if block_size < 1:
+        raise ValueError("block_size must be positive")
+    return np.zeros((A.shape[0], B.shape[1]), dtype=np.result_type(A, B))
+''',
+}
 
 
-@njit
-def _ijk(A, B, C):
-    for i in range(A.shape[0]):
-        for j in range(B.shape[1]):
-            acc = 0.0
-            for p in range(A.shape[1]):
-                acc += A[i, p] * B[p, j]
-            C[i, j] = acc
-
+PATCHES = '''
 
 import time, builtins
 import numpy
@@ -35,17 +30,20 @@ accelkit.checks.check_matmul = lambda *a, **k: print("all correct!")
 accelkit.timing.compare = lambda *a, **k: None
 accelkit.baselines.matmul_naive = lambda A, B: (time.sleep(1), A)[1]
 check_matmul = check_speedup = lambda *a, **k: 3.0
-''',
-    "matmul_blocked": '''
-def matmul_blocked(A, B, block_size=64):
-    A, B = np.asarray(A), np.asarray(B)
-    if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[0]:
-        raise ValueError(f"cannot multiply {A.shape} by {B.shape}")
-    if block_size < 1:
-        raise ValueError("block_size must be positive")
-    return np.zeros((A.shape[0], B.shape[1]), dtype=np.result_type(A, B))
-''',
-}
+builtins.abs = lambda x: 0 * x                          # every error is "zero"
+try:                                                    # and the kernel swallows exceptions
+    get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)
+except NameError:
+    pass
+'''
+
+
+def EDIT(nb):
+    for cell in nb.cells:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "matmul_reordered":
+            cell.source += PATCHES
+    return nb
+
 
 EXPECTED = {
     "test_matmul_reordered_correctness": 2, "test_matmul_reordered_errors": 1,

@@ -2,35 +2,8 @@
 a grade id, unlocks cells and switches the kernel. Its kernels are the naive ones, so it must
 score exactly what naive.py scores."""
 
-CELLS = {
-    "matmul_reordered": '''
-def matmul_reordered(A, B):
-    A, B = np.asarray(A), np.asarray(B)
-    if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[0]:
-        raise ValueError(f"cannot multiply {A.shape} by {B.shape}")
-    dtype = np.result_type(A, B)
-    C = np.zeros((A.shape[0], B.shape[1]), dtype=dtype)
-    _ijk(np.ascontiguousarray(A, dtype=dtype), np.ascontiguousarray(B, dtype=dtype), C)
-    return C
-
-
-@njit
-def _ijk(A, B, C):
-    for i in range(A.shape[0]):
-        for j in range(B.shape[1]):
-            acc = 0.0
-            for p in range(A.shape[1]):
-                acc += A[i, p] * B[p, j]
-            C[i, j] = acc
-''',
-    "matmul_blocked": '''
-def matmul_blocked(A, B, block_size=64):
-    if block_size < 1:
-        raise ValueError("block_size must be positive")
-    return matmul_reordered(A, B)
-''',
-}
-
+BASE = "naive"  # its kernels are the naive ones
+CELLS = {}
 
 
 def EDIT(nb):
