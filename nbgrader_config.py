@@ -1,10 +1,11 @@
 """nbgrader configuration of the Acceleration course module."""
 import os
 
-from accelkit.preprocessors import ResilientExecute, TrustedGrade
+from accelkit.preprocessors import ResilientExecute, RobustOverwriteCells, TrustedGrade
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern,
-                                    LimitOutput, SaveAutoGrades)
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
+                                    DeduplicateIds, IgnorePattern, LimitOutput,
+                                    OverwriteKernelspec, SaveAutoGrades)
 
 c = get_config()  # noqa: F821 - provided by nbgrader
 
@@ -20,7 +21,9 @@ c.ClearSolutions.code_stub = {
 }
 
 # Test cells a student deleted come back from the gradebook (and score what they score).
-c.OverwriteCells.add_missing_cells = True
+c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
+                                      RobustOverwriteCells, CheckCellMetadata]
+c.RobustOverwriteCells.add_missing_cells = True
 
 # Autograde: run the notebook in its kernel (a dead kernel stops only the kernel run), then
 # let the trusted grader re-run every test cell outside the student's process. Order

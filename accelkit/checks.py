@@ -25,9 +25,12 @@ __all__ = ["Matrix", "Tensor", "check_matmul", "check_conv2d", "check_raises", "
            "check_speedup", "check_tiling", "check_autotune", "check_uses", "verify_matmul", "verify_conv2d"]
 
 
+IN_TRUSTED_GRADER = False  # set by accelkit.session in the grader's own process
+
+
 def _deferred(fn) -> bool:
     """True in the student's kernel during autograde: the trusted grader runs this test instead."""
-    if isinstance(fn, RemoteFunction) or os.environ.get("NBGRADER_EXECUTION") != "autograde":
+    if IN_TRUSTED_GRADER or os.environ.get("NBGRADER_EXECUTION") != "autograde":
         return False
     print("(graded by the trusted grader in a separate process)")
     return True

@@ -145,13 +145,15 @@ class Worker:
                 pass
             self.proc.wait()
             self.proc = None
-        sandbox.kill_all(self.policy.get("uid"))
         if self.conn is not None:
             self.conn.close()
             self.conn = None
 
     def close(self) -> None:
+        """Stop for good: this worker, and whatever its sandbox uid still runs (a fork bomb's
+        children may have left its process group). Sibling workers of the uid go too."""
         self.kill()
+        sandbox.kill_all(self.policy.get("uid"))
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None

@@ -20,7 +20,7 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import v4
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
 from traitlets import Float, Integer, List, Unicode
 
 from accelkit import kernel_sandbox, sandbox
@@ -53,7 +53,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
-        return [sys.executable, "-m", "accelkit.kernel_sandbox", *cmd]
+        # -I: a file named accelkit.py next to the notebook must not replace the wrapper
+        return [sys.executable, "-I", "-m", "accelkit.kernel_sandbox", *cmd]
 
     def write_connection_file(self, **kwargs):
         """The kernel, running as the sandbox uid, must be able to read it (mode 600)."""
@@ -78,7 +79,7 @@ class ResilientExecute(Execute):
         if warning:
             self.log.warning("!" * 20 + " kernel: " + warning)
         if policy.get("uid") is None:
-            return super().preprocess(nb, resources, km)
+            return self._run_kernel(nb, resources, km)
         private = tempfile.mkdtemp(prefix="accelkit-kernel-")
         os.chown(private, policy["uid"], policy["uid"])
         cwd = (resources or {}).get("metadata", {}).get("path") or os.getcwd()
@@ -87,11 +88,23 @@ class ResilientExecute(Execute):
         os.environ[kernel_sandbox.ENV] = json.dumps(settings)
         self._private, self._uid = private, policy["uid"]
         try:
-            return super().preprocess(nb, resources, km)
+            return self._run_kernel(nb, resources, km)
         finally:
             os.environ.pop(kernel_sandbox.ENV, None)
             sandbox.kill_all(policy["uid"])
             shutil.rmtree(private, ignore_errors=True)
+
+    def _run_kernel(self, nb, resources, km):
+        """Execute; a kernel that cannot start or dies leaves notes, and grading goes on."""
+        try:
+            return super().preprocess(nb, resources, km)
+        except Exception as err:  # noqa: BLE001 - e.g. "Kernel died before replying"
+            self.log.warning("The notebook's kernel failed: %s", err)
+            code = [c for c in nb.cells if c.cell_type == "code"]
+            if code:
+                code[0].outputs.append(_note(f"The kernel failed ({err}); the notebook was not "
+                                             "run, but its tests were graded."))
+            return nb, resources
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
@@ -129,6 +142,18 @@ class ResilientExecute(Execute):
                                  "was dropped)")
                 return None
         return super().output(outs, msg, display_id, cell_index)
+
+
+class RobustOverwriteCells(OverwriteCells):
+    """nbgrader's OverwriteCells, except that a cell left with nbgrader metadata but no grade
+    id (a duplicated or unknown id) becomes a plain cell: nbgrader would otherwise fail the
+    whole submission when it restores deleted cells."""
+
+    def preprocess_cell(self, cell, resources, index):
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if "grade_id" not in cell.get("metadata", {}).get("nbgrader", {"grade_id": None}):
+            del cell.metadata["nbgrader"]
+        return cell, resources
 
 
 class TrustedGrade(NbGraderPreprocessor):

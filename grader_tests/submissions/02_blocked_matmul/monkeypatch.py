@@ -45,8 +45,10 @@ def EDIT(nb):
     return nb
 
 
+# Nothing is gained; the builtins patch even breaks numba's compiler in the student's own
+# process, so the honest naive loop loses its correctness points (self-inflicted).
 EXPECTED = {
-    "test_matmul_reordered_correctness": 2, "test_matmul_reordered_errors": 1,
+    "test_matmul_reordered_correctness": 0, "test_matmul_reordered_errors": 1,
     "test_matmul_reordered_speed": 0,
     "test_matmul_blocked_correctness": 0, "test_matmul_blocked_errors": 1,
     "test_matmul_blocked_speed": 0, "test_matmul_blocked_tiling": 0,
