@@ -132,8 +132,8 @@ def cmd_grade(args) -> int:
             progress.update(task, description=f"autograding {student}")
             proc = _nbgrader(args.root, "autograde", course.ASSIGNMENT, "--student", student,
                              "--force")
-            errors = [line for line in proc.stderr.splitlines() if "| ERROR]" in line]
-            if proc.returncode != 0 or errors:
+            if proc.returncode != 0 or "There was an error processing assignment" in proc.stderr:
+                errors = [line for line in proc.stderr.splitlines() if "| ERROR]" in line]
                 failed[student] = "\n".join(errors[-3:]) or proc.stderr[-500:]
             progress.advance(task)
     console.print(f"graded {len(students) - len(failed)} of {len(students)} submissions")
