@@ -52,7 +52,7 @@ def functions_of_live(fn) -> dict:
     return found
 
 
-def _reachable(root: str, functions: dict) -> list:
+def reachable(root: str, functions: dict) -> list:
     seen, todo = [], [root]
     while todo:
         name = todo.pop()
@@ -70,7 +70,7 @@ def _reachable(root: str, functions: dict) -> list:
 def delegations(root: str, functions: dict) -> list:
     """Human-readable list of BLAS/library matmul uses reachable from `root`."""
     problems = []
-    for name in _reachable(root, functions):
+    for name in reachable(root, functions):
         tree = ast.parse(functions[name])
         for node in ast.walk(tree):
             what = None

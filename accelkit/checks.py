@@ -63,7 +63,7 @@ def _verify_array(name: str, result, expected: np.ndarray, bound, dtype, context
             f"  first wrong entry {first}: expected {expected[first]:.6g}, got {result[first]:.6g} "
             f"(allowed error {np.broadcast_to(bound, expected.shape)[first]:.2g})\n"
             + (f"  wrong rows: {rows.min()}..{rows.max()} of 0..{bad.shape[0] - 1}\n" if len(rows) else "")
-            + f"  hint: {hint}")
+            + f"  hint: {hint(bad) if callable(hint) else hint}")
 
 
 def verify_matmul(name: str, result, A: Matrix, B: Matrix, modified=()) -> None:
@@ -75,9 +75,14 @@ def verify_matmul(name: str, result, A: Matrix, B: Matrix, modified=()) -> None:
                              f"leave their inputs unchanged.\n  inputs: {context}")
     dtype = np.result_type(a, b)
     expected = baselines.matmul_expected(a, b)
-    hint = ("only some entries are off: check the partial blocks at the bottom/right edges "
-            "(a size that is not a multiple of block_size) and that C starts at zero"
-            if 0 < np.abs(expected).size else "")
+
+    def hint(bad: np.ndarray) -> str:
+        if bad.all():
+            return ("every entry is wrong: check the loop bounds, that C starts at zero and that "
+                    "you return the array you filled")
+        return ("only some entries are off: check the partial blocks at the bottom/right edges "
+                "(a size that is not a multiple of block_size)")
+
     _verify_array(name, result, expected, baselines.matmul_error_bound(a, b, dtype), dtype,
                   context, hint)
 
@@ -117,7 +122,7 @@ def check_uses(fn, helper_name: str) -> None:
         return
     target = as_target(fn)
     sources = target.sources()
-    reach = analysis._reachable(target.name, sources)
+    reach = analysis.reachable(target.name, sources)
     if helper_name not in reach:
         raise AssertionError(f"{target.name} should be built on your {helper_name}, "
                              f"but it never calls it.")

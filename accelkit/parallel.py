@@ -323,7 +323,7 @@ def check_pool_and_blas_limit(fn) -> None:
     target = as_target(fn)
     sources = target.sources()
     names = set()
-    for name in analysis._reachable(target.name, sources):
+    for name in analysis.reachable(target.name, sources):
         names.update(_names_in(sources[name]))
     pool = {"ThreadPoolExecutor", "parallel_map", "Thread"} & names
     limit = {"threadpool_limits", "ThreadpoolController"} & names

@@ -344,7 +344,7 @@ def check_simd_detector(fn, names, n: int = 1000, dtypes=("float32",)) -> None:
         return
     target = as_target(fn)
     sources = target.sources()
-    for name in analysis._reachable(target.name, sources):
+    for name in analysis.reachable(target.name, sources):
         used = {"packed_simd_report", "kernel_asm"} & set(re.findall(r"\w+", sources[name]))
         if used:
             raise AssertionError(f"{name} uses {', '.join(sorted(used))} from accelkit: write the "
