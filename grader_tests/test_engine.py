@@ -158,3 +158,135 @@ def test_a_missing_function_fails_its_checks_during_autograde(monkeypatch):
     with GradingSession(blocks) as session:
         outputs = session.run_cell("check_matmul(matmul_blocked, shapes=[(2, 3, 4)])")
     assert outputs[-1]["output_type"] == "error" and "exit code 1" in outputs[-1]["evalue"]
+
+
+def test_remote_timing_is_measured_by_the_grader():
+    """A solution cell that stops the clock in its own process changes nothing here."""
+    blocks = [("cell", textwrap.dedent("""
+        import time
+        time.perf_counter = lambda: 0.0
+        @njit
+        def slow(A, B):
+            s = 0.0
+            for _ in range(200):
+                for i in range(A.shape[0]):
+                    for j in range(A.shape[1]):
+                        s += A[i, j] * B[i, j]
+            return s
+    """))]
+    with GradingSession(blocks) as session:
+        session.run_cell("1")
+        fn = session.namespace["slow"]
+        run = fn.runner([Matrix(300, 300, seed=1), Matrix(300, 300, seed=2)], {})
+        run(1)
+        assert run(3) > 3 * 1e-3  # 3 x 18 M multiply-adds cannot take less than a millisecond
+
+
+def test_peak_memory_is_measured_by_the_grader():
+    blocks = [("cell", textwrap.dedent("""
+        def lean(x):
+            return x * 2
+        def wasteful(x):
+            scratch = np.ones((4096, 4096))   # 128 MiB that the result does not need
+            return x * 2 + scratch[0, 0] - 1
+    """))]
+    with GradingSession(blocks) as session:
+        session.run_cell("1")
+        spec = [Matrix(256, 256, seed=3)]
+        _, lean = session.namespace["lean"].call_peak(spec, {})
+        _, wasteful = session.namespace["wasteful"].call_peak(spec, {})
+    assert lean < 16 << 20 < 120 << 20 < wasteful
+
+
+def test_variant_workers_get_their_own_environment():
+    blocks = [("cell", "import os\ndef setting():\n    return os.environ.get('NUMBA_LOOP_VECTORIZE')\n")]
+    with GradingSession(blocks) as session:
+        session.run_cell("1")
+        fn = session.namespace["setting"]
+        assert fn() is None
+        assert fn.variant(NUMBA_LOOP_VECTORIZE="0")() == "0"
+
+
+def test_a_cell_that_kills_its_process_costs_only_its_own_functions():
+    blocks = [("cell a", "def a():\n    return 1\n"),
+              ("cell b", "import os\ndef b():\n    return 2\nos._exit(1)\n"),
+              ("cell c", "def c():\n    return 3\nwhile True:\n    pass\n"),
+              ("cell d", "def d():\n    return a() + 3\n")]
+    with Worker(("load_source", blocks, "import numpy as np\n"), label="student") as w:
+        loaded = w.start(timeout=3)
+        assert loaded["names"] == ["a", "d"]
+        assert [e["cell"] for e in loaded["errors"]] == ["cell b", "cell c"]
+        assert "exit code 1" in loaded["errors"][0]["message"]
+        assert w.request("call_args", "d", (), {}) == 4
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs root on Linux "
+                                "(CI runs as root); without it the grader warns and uses limits only")
+
+
+@needs_root
+def test_sandbox_hides_the_course_and_the_network(tmp_path):
+    from accelkit import sandbox
+
+    course_root = tmp_path / "course"
+    (course_root / "source").mkdir(parents=True)
+    (course_root / "source" / "secret.ipynb").write_text("hidden tests")
+    (course_root / "gradebook.db").write_text("grades")
+    policy, warning = sandbox.policy(2048, str(course_root))
+    assert warning is None and policy["uid"] == sandbox.UID_BASE + os.getpid()
+    probe = textwrap.dedent(f"""
+        import os, socket
+        def probe():
+            out = {{"uid": os.getuid()}}
+            for name in ("source/secret.ipynb", "gradebook.db"):
+                try:
+                    out[name] = open("{course_root}/" + name).read()
+                except OSError as err:
+                    out[name] = type(err).__name__
+            try:
+                open("{course_root}/planted.txt", "w").write("x")
+                out["write"] = "written"
+            except OSError as err:
+                out["write"] = type(err).__name__
+            try:
+                socket.create_connection(("127.0.0.1", 22), timeout=2)
+                out["network"] = "connected"
+            except OSError as err:
+                out["network"] = type(err).__name__
+            return out
+    """)
+    with Worker(("load_source", [("cell", probe)]), policy=policy, label="student") as w:
+        out = w.request("call_args", "probe", (), {})
+    denied = ("FileNotFoundError", "PermissionError")  # hidden, or not even reachable
+    assert out["uid"] == policy["uid"] and out["network"] == "OSError"
+    assert out["source/secret.ipynb"] in denied and out["gradebook.db"] in denied
+    assert out["write"] in denied
+    assert (course_root / "gradebook.db").read_text() == "grades"
+    assert not (course_root / "planted.txt").exists()
+
+
+@needs_root
+def test_sandbox_contains_a_fork_bomb_and_cleans_up(tmp_path):
+    import psutil
+
+    from accelkit import sandbox
+
+    policy, _ = sandbox.policy(2048, str(tmp_path))
+    bomb = "import os\ndef bomb():\n    while True:\n        os.fork()\ndef ok():\n    return 1\n"
+    with Worker(("load_source", [("cell", bomb)]), policy=policy, label="student") as w:
+        with pytest.raises((StudentError, IsolationError)):
+            w.request("call_args", "bomb", (), {}, timeout=20)
+        assert w.request("call_args", "ok", (), {}) == 1
+    left = [p for p in psutil.process_iter(["uids", "status"])
+            if p.info["uids"].real == policy["uid"] and p.info["status"] != psutil.STATUS_ZOMBIE]
+    assert left == []
+
+
+def test_without_root_the_grader_says_so_loudly(monkeypatch):
+    from accelkit import sandbox
+
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    policy, warning = sandbox.policy(2048, "/somewhere")
+    assert "uid" not in policy and "WITHOUT A SANDBOX" in warning
+    with pytest.raises(RuntimeError, match="WITHOUT A SANDBOX"):
+        sandbox.policy(2048, "/somewhere", mode="required")
