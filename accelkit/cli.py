@@ -45,6 +45,8 @@ def score_tables(root: Path, students: list) -> dict:
             cell[0] += score or 0.0
             cell[1] += max_score
         for notebook, scores in per_notebook.items():
+            if not (root / "submitted" / student / course.ASSIGNMENT / f"{notebook}.ipynb").exists():
+                continue  # nbgrader lists a notebook nobody submitted with zeros
             functions, rows = tables.setdefault(notebook, ([], []))
             functions.extend(f for f in scores if f not in functions)
             rows.append((student, dict(scores)))
@@ -67,8 +69,6 @@ def cmd_scores(args) -> int:
             table.add_column(name, justify="right")
         table.add_column("total", justify="right", style="bold")
         for student, scores in rows:
-            if not any(m for _, m in scores.values()):
-                continue
             cells = [f"{scores[f][0]:g}/{scores[f][1]:g}" if f in scores else "-" for f in functions]
             total = sum(s for s, _ in scores.values()), sum(m for _, m in scores.values())
             table.add_row(student, *cells, f"{total[0]:g}/{total[1]:g}")
