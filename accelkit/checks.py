@@ -21,7 +21,8 @@ from accelkit.cases import Matrix, Tensor, describe
 from accelkit.isolate import StudentError
 from accelkit.targets import LocalTarget, RemoteFunction, as_target
 
-__all__ = ["Matrix", "Tensor", "check_matmul", "check_conv2d", "check_raises", "check_no_blas",
+__all__ = ["Matrix", "Tensor", "check_matmul", "check_conv2d", "check_raises",
+           "check_value_errors", "check_no_blas",
            "check_speedup", "check_tiling", "check_autotune", "check_uses", "verify_matmul", "verify_conv2d"]
 
 
@@ -171,13 +172,24 @@ def check_conv2d(fn, cases, dtypes=("float32",), seed: int = 0) -> None:
     print(f"✓ {target.name}: {len(cases) * len(dtypes)} convolutions correct")
 
 
+def call_text(name: str, args, kwargs) -> str:
+    """How a call reads in a message: matmul_blocked(float32 3x4 (C-contiguous), ...)."""
+    return f"{name}({', '.join(describe(a) for a in args)}" + "".join(
+        f", {k}={v!r}" for k, v in kwargs.items()) + ")"
+
+
+def check_value_errors(fn, cases) -> None:
+    """Each (args, kwargs) in `cases` is invalid input: `fn` must raise ValueError."""
+    for args, kwargs in cases:
+        check_raises(fn, ValueError, *args, **kwargs)
+
+
 def check_raises(fn, exc_type: type, *specs, **kwargs) -> None:
     """`fn(*inputs, **kwargs)` raises `exc_type` (built from recipes `specs`)."""
     if _deferred(fn):
         return
     target = as_target(fn)
-    what = f"{target.name}({', '.join(describe(s) for s in specs)}" + \
-        "".join(f", {k}={v!r}" for k, v in kwargs.items()) + ")"
+    what = call_text(target.name, specs, kwargs)
     try:
         result, _ = target.call(list(specs), kwargs)
     except StudentError as err:

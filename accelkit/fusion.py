@@ -16,9 +16,8 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from accelkit import timing
 from accelkit.cases import describe
-from accelkit.checks import _deferred, _partner, _verify_array, check_speedup
+from accelkit.checks import _deferred, _verify_array, check_speedup
 from accelkit.targets import RemoteFunction, as_target, reset_peak_rss
 from accelkit.isolate import _proc_status
 

@@ -149,11 +149,13 @@ class Worker:
             self.conn.close()
             self.conn = None
 
-    def close(self) -> None:
-        """Stop for good: this worker, and whatever its sandbox uid still runs (a fork bomb's
-        children may have left its process group). Sibling workers of the uid go too."""
+    def close(self, sweep_uid: bool = True) -> None:
+        """Stop for good: this worker and, with `sweep_uid`, whatever its sandbox uid still
+        runs (a fork bomb's children may have left its process group) – sibling workers of
+        the uid included, so a session sweeps only when all of its workers are done."""
         self.kill()
-        sandbox.kill_all(self.policy.get("uid"))
+        if sweep_uid:
+            sandbox.kill_all(self.policy.get("uid"))
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None

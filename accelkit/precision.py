@@ -16,8 +16,8 @@ import numpy as np
 from numba import njit
 
 from accelkit.cases import describe
-from accelkit.checks import _deferred, _verify_array, check_no_blas, check_speedup
-from accelkit.isolate import StudentError
+from accelkit.checks import (_deferred, _verify_array, call_text, check_no_blas, check_speedup,
+                             check_value_errors)
 from accelkit.targets import as_target
 
 __all__ = ["Half", "matmul_fp16_naive", "matmul_fp16_acc16", "verify_matmul_fp16",
@@ -148,11 +148,6 @@ def _call(target, args, kwargs):
     return result
 
 
-def _show(name, args, kwargs) -> str:
-    return f"{name}({', '.join(map(repr, args))}" + "".join(
-        f", {k}={v!r}" for k, v in kwargs.items()) + ")"
-
-
 def _same_state(got, want) -> bool:
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         return False
@@ -172,7 +167,7 @@ def check_loss_scale(fn, cases) -> None:
         want = loss_scale_reference(*args, **kwargs)
         got = _call(target, args, kwargs)
         if not _same_state(got, want):
-            raise AssertionError(f"{_show(target.name, args, kwargs)} returned {got!r}, "
+            raise AssertionError(f"{call_text(target.name, args, kwargs)} returned {got!r}, "
                                  f"expected {want!r} (new_scale, new_good_steps).\n  hint: "
                                  "overflow: divide by factor and reset the count; otherwise "
                                  "count the good step and grow (and reset) once the count "
@@ -180,23 +175,7 @@ def check_loss_scale(fn, cases) -> None:
     print(f"✓ {target.name}: {len(cases)} updates as expected")
 
 
-def check_loss_scale_errors(fn, cases) -> None:
-    """Each (args, kwargs) is invalid and must raise ValueError."""
-    if _deferred(fn):
-        return
-    target = as_target(fn)
-    for args, kwargs in cases:
-        what = _show(target.name, args, kwargs)
-        try:
-            got = _call(target, args, kwargs)
-        except StudentError as err:
-            if err.is_a(ValueError):
-                continue
-            raise AssertionError(f"{what} raised {err.info['type']}, expected ValueError") from None
-        except ValueError:
-            continue
-        raise AssertionError(f"{what} returned {got!r} instead of raising ValueError")
-    print(f"✓ {target.name}: {len(cases)} invalid inputs rejected with ValueError")
+check_loss_scale_errors = check_value_errors  # invalid scaler arguments raise ValueError
 
 
 def check_loss_scale_sequence(fn, steps: int, overflow_every: int, growth_interval: int,

@@ -12,8 +12,7 @@ import time
 
 import numpy as np
 
-from accelkit.checks import _deferred, _partner
-from accelkit.isolate import StudentError
+from accelkit.checks import _deferred, _partner, call_text, check_value_errors  # noqa: F401 - re-exported
 from accelkit.targets import as_target
 
 __all__ = ["bandwidth_reference", "peak_gflops_reference", "plot_roofline", "check_measurement",
@@ -111,11 +110,6 @@ def check_measurement(fn, trusted, unit: str, factor: float = 2.5, kwargs=None) 
     print("✓ within the accepted band")
 
 
-def _show(name, args, kwargs) -> str:
-    return f"{name}({', '.join(map(repr, args))}" + "".join(
-        f", {k}={v!r}" for k, v in kwargs.items()) + ")"
-
-
 def _same(got, want, rel: float) -> bool:
     if isinstance(want, str):
         return isinstance(got, str) and got == want
@@ -133,28 +127,9 @@ def check_values(fn, cases, rel: float = 1e-9, hint: str = "") -> None:
     for args, kwargs, want in cases:
         got, _ = target.call(list(args), dict(kwargs))
         if not _same(got, want, rel):
-            raise AssertionError(f"{_show(target.name, args, kwargs)} returned {got!r}, expected "
+            raise AssertionError(f"{call_text(target.name, args, kwargs)} returned {got!r}, expected "
                                  f"{want!r}." + (f"\n  hint: {hint}" if hint else ""))
     print(f"✓ {target.name}: {len(cases)} cases right")
-
-
-def check_value_errors(fn, cases) -> None:
-    """Each (args, kwargs) is invalid and must raise ValueError."""
-    if _deferred(fn):
-        return
-    target = as_target(fn)
-    for args, kwargs in cases:
-        what = _show(target.name, args, kwargs)
-        try:
-            got, _ = target.call(list(args), dict(kwargs))
-        except StudentError as err:
-            if err.is_a(ValueError):
-                continue
-            raise AssertionError(f"{what} raised {err.info['type']}, expected ValueError") from None
-        except ValueError:
-            continue
-        raise AssertionError(f"{what} returned {got!r} instead of raising ValueError")
-    print(f"✓ {target.name}: {len(cases)} invalid inputs rejected with ValueError")
 
 
 def check_answers(fn, key: str, want, rel: float = 0.01) -> None:

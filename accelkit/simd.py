@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import os
 import re
-import shutil
-import signal
 from dataclasses import dataclass
 
 import numpy as np
@@ -403,26 +400,7 @@ def _twins(target):
         yield tuple(RemoteFunction(w, target.name, sources, timeout) for w in workers)
     finally:
         for w in workers:
-            _close_own(w)
-
-
-def _close_own(worker: Worker) -> None:
-    """Stop a worker's own process group only. (`Worker.close` also kills every process of
-    the sandbox uid, which would take the session's main student worker down with it; the
-    session's own cleanup still sweeps the uid at the end.)"""
-    if worker.proc is not None:
-        try:
-            os.killpg(worker.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        worker.proc.wait()
-        worker.proc = None
-    if worker.conn is not None:
-        worker.conn.close()
-        worker.conn = None
-    if worker.workdir:
-        shutil.rmtree(worker.workdir, ignore_errors=True)
-        worker.workdir = None
+            w.close(sweep_uid=False)  # the session sweeps the uid at its end
 
 
 def _local_asm_notes(target) -> list:

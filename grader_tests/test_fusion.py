@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from accelkit.fusion import Rows, Shared, check_fused_memory, fast_exp, verify_softmax
+from accelkit.fusion import Rows, Shared, fast_exp
 from accelkit.session import GradingSession
 
 

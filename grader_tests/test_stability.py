@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from accelkit import course
-from accelkit.preprocessors import is_test_cell, solution_blocks
+from accelkit.preprocessors import solution_blocks
 from accelkit.session import GradingSession
 from conftest import REPO
 
