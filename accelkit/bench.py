@@ -7,8 +7,6 @@ the time nbgrader takes to autograde one complete submission.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -63,14 +61,12 @@ def autograde_seconds(root: Path) -> float:
         for name in ("source", "release"):
             shutil.copytree(root / name, tmp / name)
         shutil.copy(root / "nbgrader_config.py", tmp)
-        run = [sys.executable, "-m", "nbgrader"]
-        subprocess.run([*run, "generate_assignment", course.ASSIGNMENT, "--force"], cwd=tmp,
-                       check=True, capture_output=True)
+        course.run_nbgrader(tmp, "generate_assignment", course.ASSIGNMENT,
+                            "--force").check_returncode()
         example = course.Example("02_blocked_matmul", "reference", "", {}, {})
         course.place_examples(tmp, [example])
         start = time.perf_counter()
-        subprocess.run([*run, "autograde", course.ASSIGNMENT, "--force"], cwd=tmp, check=True,
-                       capture_output=True)
+        course.run_nbgrader(tmp, "autograde", course.ASSIGNMENT, "--force").check_returncode()
         return time.perf_counter() - start
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -108,11 +107,6 @@ def cmd_margins(args) -> int:
     return 0
 
 
-def _nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root,
-                          capture_output=True, text=True)
-
-
 def cmd_grade(args) -> int:
     """Autograde every submission in submitted/, one after another (timings never overlap),
     then write feedback and grades.csv. Exits 1 when any submission could not be graded."""
@@ -130,7 +124,7 @@ def cmd_grade(args) -> int:
         task = progress.add_task("autograding", total=len(students))
         for student in students:
             progress.update(task, description=f"autograding {student}")
-            proc = _nbgrader(args.root, "autograde", course.ASSIGNMENT, "--student", student,
+            proc = course.run_nbgrader(args.root, "autograde", course.ASSIGNMENT, "--student", student,
                              "--force")
             if proc.returncode != 0 or "There was an error processing assignment" in proc.stderr:
                 errors = [line for line in proc.stderr.splitlines() if "| ERROR]" in line]
@@ -138,7 +132,7 @@ def cmd_grade(args) -> int:
             progress.advance(task)
     console.print(f"graded {len(students) - len(failed)} of {len(students)} submissions")
     for step in (("generate_feedback", course.ASSIGNMENT, "--force"), ("export",)):
-        proc = _nbgrader(args.root, *step)
+        proc = course.run_nbgrader(args.root, *step)
         if proc.returncode != 0:
             failed[f"nbgrader {step[0]}"] = proc.stderr[-500:]
     console.print("feedback in feedback/, grades in grades.csv")
@@ -151,7 +145,7 @@ def cmd_validate(args) -> int:
     """Run nbgrader's validator on every instructor notebook: all tests must pass."""
     bad = []
     for nb_path in sorted((args.root / "source" / course.ASSIGNMENT).glob("*.ipynb")):
-        proc = _nbgrader(args.root, "validate", str(nb_path))
+        proc = course.run_nbgrader(args.root, "validate", str(nb_path))
         ok = proc.returncode == 0 and "Success!" in proc.stdout
         print(f"{'ok    ' if ok else 'FAILED'} {nb_path.name}")
         if not ok:

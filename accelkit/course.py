@@ -8,6 +8,9 @@ notebook, starting from the student version in ``release/``.
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +96,15 @@ def place_examples(root: Path, examples: list, submitted: Path | None = None) ->
             (folder / name).write_text(text)
         students.append(example.student)
     return sorted(set(students))
+
+
+def run_nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """`nbgrader ARGS` in course folder `root`, with this environment's bin/ first on PATH
+    (nbgrader runs `alembic` from there when it creates a gradebook)."""
+    env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable),
+                                                 os.environ.get("PATH", "")]))
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env,
+                          capture_output=True, text=True)
 
 
 def function_of(grade_id: str, functions=()) -> str:
