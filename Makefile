@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: setup demo release grade validate test bench clean
+.PHONY: setup demo release grade validate test test-browser bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 setup: $(VENV)/.installed
+
+# Playwright for the browser test (the [browser] extra); the browser is the system's chromium.
+$(VENV)/.browser-installed: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[browser]'
+	touch $@
 
 release: setup
 	nbgrader generate_assignment acceleration --force
@@ -28,7 +33,12 @@ demo: setup
 	accelkit scores
 
 test: setup
-	pytest -p no:cacheprovider
+	pytest -p no:cacheprovider -m "not browser"
+
+# The student's view, end to end: JupyterLab in headless Chromium (grader_tests/test_browser.py,
+# about a minute; needs `apt-get install chromium`). Screenshots go to artifacts/browser/.
+test-browser: $(VENV)/.browser-installed
+	pytest -p no:cacheprovider -m browser grader_tests/test_browser.py
 
 grade: setup
 	accelkit grade
