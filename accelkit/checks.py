@@ -16,7 +16,7 @@ import statistics
 
 import numpy as np
 
-from accelkit import analysis, baselines, timing
+from accelkit import analysis, baselines, plots, timing
 from accelkit.cases import Matrix, Tensor, describe
 from accelkit.isolate import StudentError
 from accelkit.targets import LocalTarget, RemoteFunction, as_target
@@ -244,6 +244,8 @@ def check_speedup(fn, baseline, inputs: list, verify, tiers: list, kwargs=None,
     print("  thresholds: " + ", ".join(f"≥ {t:g}x → {p:g} pt" for t, p in tiers)
           + "  (met when a quarter of the rounds reach it)")
     print(f"  → {earned:g} of {tiers[0][1]:g} points")
+    plots.show_speedup(target.name, result, [(t, f"≥ {t:g}x → {p:g} pt") for t, p in tiers],
+                       f"{target.name} vs {baseline.__name__}\n{shape}")
     return float(earned)
 
 
@@ -262,6 +264,8 @@ def check_tiling(fn, inputs: list, verify, tiny: int = 4, default: int = 64,
                             target.runner(inputs, {"block_size": default}), [min_ratio])
     print(f"Does block_size change how {target.name} runs?")
     print(result.table(f"block_size={tiny}", f"block_size={default}"))
+    plots.show_speedup(f"block_size={default}", result, [(min_ratio, f"≥ {min_ratio:g}x")],
+                       f"{target.name}: block_size={default} vs {tiny}")
     if not result.meets(min_ratio):
         raise AssertionError(
             f"{target.name} with block_size={default} is only {result.speedup:.2f}x faster than "

@@ -4,7 +4,9 @@ The test cells come from the instructor's notebook (nbgrader's OverwriteCells
 has already restored them), so running them here is safe. The student's
 solution cells run only in an isolated worker; the names they define are bound
 here to `RemoteFunction` proxies. Outputs are built the way nbgrader reads
-them: an error output scores 0, a trailing plain float is partial credit.
+them: an error output scores 0, a trailing plain float is partial credit. Charts
+that checks show (`accelkit.plots`) become display_data outputs between the printed
+text; nbgrader's grading skips those, so they never change a score.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import traceback
 import nbformat
 import numpy as np
 
-from accelkit import analysis, checks
+from accelkit import analysis, checks, plots
 from accelkit.isolate import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, IsolationError, StudentError, Worker
 from accelkit.targets import RemoteFunction
 from accelkit.worker import PREAMBLE
@@ -115,13 +117,13 @@ class GradingSession:
         if self.namespace is None:
             self.namespace = self._build_namespace()
         printed = io.StringIO()
-        outputs = []
+        shown: list = []
         value = None
         try:
             tree = ast.parse(source)
             last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
             scope = dict(self.namespace)
-            with contextlib.redirect_stdout(printed):
+            with contextlib.redirect_stdout(printed), plots.collect(printed) as shown:
                 exec(compile(tree, "<test cell>", "exec"), scope)
                 if last is not None:
                     value = eval(compile(ast.Expression(last.value), "<test cell>", "eval"), scope)
@@ -138,11 +140,7 @@ class GradingSession:
             error = (type(err).__name__, message, tb)
         else:
             error = None
-        text = printed.getvalue()
-        if len(text) > MAX_PRINTED_CHARS:
-            text = text[:MAX_PRINTED_CHARS] + "\n... (output truncated)\n"
-        if text:
-            outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text))
+        outputs = _interleave(printed.getvalue(), shown)
         if error:
             ename, evalue, tb = error
             lines = ([tb] if tb else []) + [f"{ename}: {evalue}"]
@@ -152,3 +150,18 @@ class GradingSession:
             outputs.append(nbformat.v4.new_output("execute_result", execution_count=None,
                                                   data={"text/plain": repr(float(value))}))
         return outputs
+
+
+def _interleave(text: str, shown: list) -> list:
+    """Printed `text` as stream outputs, each shown (offset, output) placed where it was shown."""
+    if len(text) > MAX_PRINTED_CHARS:
+        text = text[:MAX_PRINTED_CHARS] + "\n... (output truncated)\n"
+    outputs, start = [], 0
+    for offset, output in [*((min(o, MAX_PRINTED_CHARS), out) for o, out in shown),
+                           (len(text), None)]:
+        if offset > start:
+            outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text[start:offset]))
+            start = offset
+        if output is not None:
+            outputs.append(output)
+    return outputs
