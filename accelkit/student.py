@@ -95,3 +95,28 @@ def plot_lines(rows: list, x: str, ys: list, ylabel: str, title: str, logy: bool
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def plot_bars(series: dict, label: str, value: str, title: str, xlabel: str = ""):
+    """Horizontal bars of column `value` per row label `label`, one group per named list of
+    rows in `series` (e.g. {"reference": rows, "yours": rows}); returns the figure."""
+    import matplotlib.pyplot as plt
+
+    labels = []
+    for rows in series.values():
+        labels.extend(r[label] for r in rows if r[label] not in labels)
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(labels) * len(series) + 1.2))
+    height = 0.8 / len(series)
+    for k, (name, rows) in enumerate(series.items()):
+        values = {r[label]: r[value] for r in rows}
+        ax.barh([i + k * height for i in range(len(labels))],
+                [values.get(l, 0.0) for l in labels], height=height, label=name)
+    ax.set_yticks([i + height * (len(series) - 1) / 2 for i in range(len(labels))], labels)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel or value)
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    if len(series) > 1:
+        ax.legend()
+    fig.tight_layout()
+    return fig
