@@ -15,7 +15,8 @@ def _db_url(root: Path) -> str:
     return "sqlite:///" + str(root / "gradebook.db")
 
 
-DEMO_STUDENTS = {"reference", "stub", "naive", "edge_bug", "blas", "monkeypatch", "segfault"}
+DEMO_STUDENTS = {"reference", "stub", "naive", "edge_bug", "blas", "monkeypatch", "segfault",
+                 "capstone_no_causal_mask", "capstone_elementwise_only"}
 
 
 def cmd_examples(args) -> int:
