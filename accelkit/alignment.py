@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from accelkit import timing
+from accelkit import plots, timing
 from accelkit.checks import _deferred, check_raises
 from accelkit.targets import RemoteFunction
 
@@ -255,4 +255,6 @@ def check_padding_speed(fn, n: int = 1024, dtype="float32", alignment: int = 64,
     print("  thresholds: " + ", ".join(f"≥ {t:g}x → {p:g} pt" for t, p in tiers)
           + "  (met when a quarter of the rounds reach it)")
     print(f"  → {earned:g} of {tiers[0][1]:g} points")
+    plots.show_speedup("pad=True", cmp, [(t, f"≥ {t:g}x → {p:g} pt") for t, p in tiers],
+                       f"transpose {n}x{n} {dtype}: pad=True vs pad=False")
     return float(earned)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from accelkit import analysis, timing
+from accelkit import analysis, plots, timing
 from accelkit.cases import Matrix, Tensor, describe
 from accelkit.checks import _deferred, _partner, _verify_array
 from accelkit.isolate import StudentError
@@ -287,6 +287,8 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
         if res.meets(need):
             break
     print(res.table(serial_name, f"{target.name} (default)"))
+    plots.show_speedup(target.name, res, [(need, f"≥ {need:g}x")],
+                       f"{target.name} vs {serial_name}\n{cores} core(s)")
     if cores <= 1:
         goal = f"no slowdown (≥ {need:g}x) on 1 core"
     elif cores == 2:

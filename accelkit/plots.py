@@ -18,6 +18,7 @@ import base64
 import contextlib
 import io
 import sys
+import textwrap
 
 import nbformat
 
@@ -100,7 +101,8 @@ def speedup_chart(name: str, ratios, speedup: float, upper_quartile: float,
     ax.set_xticks([0], [name], fontsize=7)
     ax.set_ylabel("speedup (x)", fontsize=7)
     ax.tick_params(axis="y", labelsize=7)
-    ax.set_title(title, fontsize=7, parse_math=False)
+    wrapped = "\n".join(textwrap.fill(line, 70) for line in title.splitlines())  # long shapes
+    ax.set_title(wrapped, fontsize=7, parse_math=False)
     ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     fig.tight_layout(pad=0.4)
     return fig
