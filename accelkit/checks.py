@@ -291,17 +291,27 @@ def check_autotune(autotune, kernel, m: int, k: int, n: int, candidates, dtype="
     inputs = [Matrix(m, k, dtype, seed=11), Matrix(k, n, dtype, seed=12)]
     runners = {c: target.runner(inputs, {"block_size": int(c)}) for c in candidates}
     repeats = {c: timing.repeats_for(run, 0.01) for c, run in runners.items()}
-    samples = {c: [] for c in candidates}
-    for i in range(rounds):  # interleaved, each sample >= 10 ms, the order rotating per round
-        order = list(candidates)[i % len(candidates):] + list(candidates)[:i % len(candidates)]
-        for c in order:
-            samples[c].append(runners[c](repeats[c]) / repeats[c])
-    medians = {c: statistics.median(s) for c, s in samples.items()}
-    best = min(medians, key=medians.get)
-    table = "  ".join(f"{c}: {t * 1e3:.2f} ms" for c, t in medians.items())
-    if medians[pick] > tolerance * medians[best]:
+
+    def measure() -> dict:
+        """Median seconds per call of each candidate: interleaved rounds, each sample >= 10 ms,
+        the order rotating per round."""
+        samples = {c: [] for c in candidates}
+        for i in range(rounds):
+            order = list(candidates)[i % len(candidates):] + list(candidates)[:i % len(candidates)]
+            for c in order:
+                samples[c].append(runners[c](repeats[c]) / repeats[c])
+        return {c: statistics.median(s) for c, s in samples.items()}
+
+    for _ in range(2):  # a second chance against a burst of load from other programs
+        medians = measure()
+        best = min(medians, key=medians.get)
+        table = "  ".join(f"{c}: {t * 1e3:.3g} ms" for c, t in medians.items())
+        if medians[pick] <= tolerance * medians[best]:
+            break
+    else:
         raise AssertionError(f"{auto.name} picked block_size={pick}, but here {best} is "
-                             f"{medians[pick] / medians[best]:.1f}x faster.\n  measured: {table}\n"
+                             f"{medians[pick] / medians[best]:.1f}x faster (measured twice).\n"
+                             f"  measured: {table}\n"
                              "  hint: warm up (compile) before timing and take the best of "
                              "several runs per candidate")
     print(f"✓ {auto.name} picked {pick} (fastest here: {best}); measured: {table}")

@@ -290,3 +290,24 @@ def test_without_root_the_grader_says_so_loudly(monkeypatch):
     assert "uid" not in policy and "WITHOUT A SANDBOX" in warning
     with pytest.raises(RuntimeError, match="WITHOUT A SANDBOX"):
         sandbox.policy(2048, "/somewhere", mode="required")
+
+
+def test_autotune_check_fails_a_slow_pick_even_after_its_second_measurement():
+    import time as _time
+
+    from accelkit.checks import check_autotune
+
+    def kernel(A, B, block_size=64):
+        if block_size == 4:
+            _time.sleep(0.002)  # tiny tiles: clearly slower
+        return A @ B
+
+    def picks_4(m, k, n, candidates, dtype):
+        return 4
+
+    def picks_64(m, k, n, candidates, dtype):
+        return 64
+
+    with pytest.raises(AssertionError, match=r"picked block_size=4, .*faster \(measured twice\)"):
+        check_autotune(picks_4, kernel, 8, 8, 8, candidates=(4, 64))
+    check_autotune(picks_64, kernel, 8, 8, 8, candidates=(4, 64))
