@@ -21,6 +21,7 @@ from nbformat import v4
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
+from threadpoolctl import threadpool_limits
 from traitlets import Float, Integer, List, Unicode
 
 from accelkit import kernel_sandbox, sandbox
@@ -187,8 +188,10 @@ class TrustedGrade(NbGraderPreprocessor):
         policy, warning = sandbox.Sandbox(config=self.config).policy(self.memory_mb)
         if warning:
             self.log.warning("!" * 20 + " grader: " + warning)
-        with GradingSession(solution_blocks(nb), setup, self.memory_mb,
-                            self.call_timeout, policy) as session:
+        # The grader's own BLAS (expected results) stays on one thread: its idle helper
+        # threads spin for a while after each call, taking a core from a timed kernel.
+        with threadpool_limits(limits=1), GradingSession(
+                solution_blocks(nb), setup, self.memory_mb, self.call_timeout, policy) as session:
             for cell in nb.cells:
                 if is_test_cell(cell):
                     t0 = time.perf_counter()

@@ -52,13 +52,10 @@ class GradingSession:
         self.blocks = blocks
         self.setup = setup or PREAMBLE
         self.timeout = timeout
-        self.policy = policy
         self.student = Worker(("load_source", blocks, self.setup), memory_mb, label="student",
                               policy=policy)
         self.trusted = Worker(("load_module", "accelkit.baselines"), memory_mb, label="baseline")
         self._baselines: dict = {}
-        self._variants: dict = {}
-        self.memory_mb = memory_mb
         self.sources = analysis.functions_in_blocks(blocks)
         self.namespace: dict | None = None
         self.load_errors: list = []
@@ -67,7 +64,7 @@ class GradingSession:
         return self
 
     def __exit__(self, *exc):
-        for worker in [self.student, self.trusted, *self._variants.values()]:
+        for worker in (self.student, self.trusted):
             worker.close()
 
     def baseline(self, fn) -> RemoteFunction:
@@ -77,15 +74,6 @@ class GradingSession:
             self._baselines[name] = RemoteFunction(self.trusted, name, timeout=self.timeout)
             self._baselines[name].__name__ = fn.__name__
         return self._baselines[name]
-
-    def variant(self, name: str, env: dict) -> RemoteFunction:
-        """Student function `name` in a second student worker started with `env` added."""
-        key = tuple(sorted(env.items()))
-        if key not in self._variants:
-            self._variants[key] = Worker(("load_source", self.blocks, self.setup), self.memory_mb,
-                                         label="student", env=env, policy=self.policy)
-        return RemoteFunction(self._variants[key], name, self.sources, self.timeout,
-                              self.baseline, self.variant)
 
     def _build_namespace(self) -> dict:
         trusted = {"__name__": "__grader__", "np": np,
@@ -108,7 +96,7 @@ class GradingSession:
                         "type": "NameError", "message": "its cell did not define it"}))
         for name in loaded["names"]:
             namespace[name] = RemoteFunction(self.student, name, sources, self.timeout,
-                                             self.baseline, self.variant)
+                                             self.baseline)
         namespace.update(trusted)  # a solution cell cannot rebind a check or a baseline
         return namespace
 

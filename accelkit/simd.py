@@ -5,11 +5,10 @@ Two kinds of evidence that a kernel is SIMD code:
 
 * structure: its compiled assembly has packed vector arithmetic (``vmulps ymm``,
   ``vaddpd zmm``...) inside a loop (`packed_simd_report`);
-* speed: the *same* function, compiled once more in a separate process with
-  numba's loop and SLP vectorizers switched off (numba reads ``NUMBA_LOOP_VECTORIZE``
-  and ``NUMBA_SLP_VECTORIZE`` at import), runs clearly slower on arrays that fit in
-  cache (`check_simd_speedup`). A kernel that never vectorized runs equally fast both
-  ways. The grader measures this in its own worker processes.
+* speed: the *same* function, compiled once more with numba's loop and SLP vectorizers
+  switched off (its scalar twin, in the same worker process), runs clearly slower on
+  arrays that fit in cache (`check_simd_speedup`). A kernel that never vectorized runs
+  equally fast both ways. The grader measures this in its own worker process.
 
 ``is_simd_vectorized`` (a student function) is graded against the trusted kernels of
 this module, some of which vectorize and some of which do not (`KERNELS`).
@@ -28,13 +27,12 @@ from accelkit import analysis, timing
 from accelkit.checks import _deferred, _verify_array, check_raises
 from accelkit.isolate import Worker
 from accelkit.targets import RemoteFunction, as_target
-from accelkit.worker import PREAMBLE
+from accelkit.worker import NO_SIMD, PREAMBLE
 
-__all__ = ["Array", "Kernel", "KERNELS", "NO_SIMD", "check_relu", "check_axpy", "check_dot",
-           "check_raises", "check_simd_speedup", "compare_best", "check_simd_detector", "packed_simd_report",
+__all__ = ["Array", "Kernel", "KERNELS", "check_relu", "check_axpy", "check_dot",
+           "check_raises", "check_simd_speedup", "check_simd_detector", "packed_simd_report",
            "verify_relu", "verify_axpy", "verify_dot"]
 
-NO_SIMD = {"NUMBA_LOOP_VECTORIZE": "0", "NUMBA_SLP_VECTORIZE": "0"}
 ARRAY_LAYOUTS = ("C", "T", "strided", "reversed", "shifted")
 
 
@@ -369,38 +367,34 @@ def check_simd_detector(fn, names, n: int = 1000, dtypes=("float32",)) -> None:
 # -- SIMD speedup of the student's own kernel --------------------------------------------
 @contextlib.contextmanager
 def _twins(target):
-    """(with SIMD, without SIMD): the student function compiled normally and with numba's
-    vectorizers off, each in a fresh worker process of its own.
+    """(with SIMD, without SIMD): the student function and its scalar twin – the same solution
+    cells compiled once more with numba's vectorizers off – in one worker process.
 
-    In grading both load the same solution cells under the same sandbox policy as the
-    student's worker. (Fresh, explicitly started workers rather than
-    `RemoteFunction.variant`: under a sandbox uid, a worker's first request kills every
-    process of that uid, so a variant and the main student worker would keep killing each
-    other – and each other's prepared inputs.)
+    In grading that is the student's own worker. Called from the student's kernel, a fresh
+    worker is loaded with the function's source. One process for both means one memory
+    layout: separate processes place inputs and outputs at different offsets (alignment,
+    4K aliasing), which moved the ratio by up to 2x from one process pair to the next.
     """
     if isinstance(target, RemoteFunction):
-        w = target.worker
-        load, memory, policy, timeout = w.load, w.memory_mb, w.policy, target.timeout
-        sources = target.sources()
+        worker, sources, timeout, own = target.worker, target.sources(), target.timeout, False
     else:
         sources = analysis.functions_of_live(target.fn)
         blocks = [(f"function {name}", src) for name, src in reversed(list(sources.items()))]
-        load, memory, policy, timeout = ("load_source", blocks, PREAMBLE), 4096, None, 60.0
-    workers = [Worker(load, memory, label="student", env=env, policy=policy)
-               for env in ({}, NO_SIMD)]
+        worker, timeout, own = Worker(("load_source", blocks, PREAMBLE), 4096, label="student"), 60.0, True
     try:
-        for w in workers:
-            loaded = w.start(timeout)
-            if target.name not in loaded["names"]:
-                errors = "; ".join(f"{e['type']}: {e['message']}" for e in loaded["errors"])
-                raise AssertionError(
-                    f"could not rebuild {target.name} in a fresh process from its source "
-                    f"({errors or 'not defined'}).\n  hint: keep everything the function needs "
-                    "in functions (no global constants besides the setup imports)")
-        yield tuple(RemoteFunction(w, target.name, sources, timeout) for w in workers)
+        if own:
+            worker.start(timeout)
+        names = worker.request("load_scalar_twin", timeout=timeout)
+        if NO_SIMD + target.name not in names:
+            raise AssertionError(
+                f"could not rebuild {target.name} from its source a second time.\n  hint: keep "
+                "everything the function needs in functions (no global constants besides the "
+                "setup imports)")
+        yield (RemoteFunction(worker, target.name, sources, timeout),
+               RemoteFunction(worker, NO_SIMD + target.name, sources, timeout))
     finally:
-        for w in workers:
-            w.close(sweep_uid=False)  # the session sweeps the uid at its end
+        if own:
+            worker.close()
 
 
 def _local_asm_notes(target) -> list:
@@ -420,50 +414,25 @@ def _local_asm_notes(target) -> list:
     return notes
 
 
-@dataclass(frozen=True)
-class SimdTiming:
-    scalar_s: float      # best seconds per call, vectorizers off
-    simd_s: float        # best seconds per call, vectorizers on
-    median_ratio: float  # median of the paired per-round ratios (for information)
-    rounds: int
-
-    @property
-    def speedup(self) -> float:
-        return self.scalar_s / self.simd_s
-
-
-def compare_best(scalar, simd, thresholds=(), min_rounds: int = 15, max_rounds: int = 45,
-                 min_sample_s: float = 0.004) -> SimdTiming:
-    """Interleaved rounds of both runners (alternating order); the speedup is the ratio of
-    the *best* per-call times. Both sides run the same code apart from vectorization, so
-    their least-disturbed samples are the fairest pair: a busy machine slows single rounds
-    of either side. Below or near a threshold, more rounds are taken: the best times of
-    two equally fast kernels only converge (to a ratio of 1) with more rounds, so extra
-    rounds rescue a disturbed fast kernel without lifting a scalar one."""
-    reps_a = timing.repeats_for(scalar, min_sample_s)
-    reps_b = timing.repeats_for(simd, min_sample_s)
-    a, b = [], []
-
-    def one_round(i: int) -> None:
-        pair = [(scalar, reps_a, a), (simd, reps_b, b)]
-        for run, reps, out in (pair if i % 2 == 0 else pair[::-1]):
-            out.append(run(reps) / reps)
-
-    for i in range(min_rounds):
-        one_round(i)
-    while len(a) < max_rounds and any(min(a) / min(b) < 1.25 * t for t in thresholds):
-        for _ in range(6):
-            one_round(len(a))
-    ratios = sorted(x / y for x, y in zip(a, b))
-    return SimdTiming(min(a), min(b), ratios[len(ratios) // 2], len(a))
+def _reads_vectorizer_settings(target) -> list:
+    """Functions of the student that look at numba's vectorizer settings (they could run
+    slower on purpose when compiled without SIMD)."""
+    sources = target.sources()
+    return [name for name in analysis.reachable(target.name, sources)
+            if re.search(r"VECTORIZE|numba\s*\.\s*core|\bconfig\b", sources[name])]
 
 
 def check_simd_speedup(fn, inputs: list, verify, tiers: list) -> float:
     """Points for how much faster `fn` runs compiled normally than compiled without SIMD
-    (loop and SLP vectorizers off), on `inputs` that fit in cache."""
+    (loop and SLP vectorizers off), on `inputs` that fit in cache. Both versions run in one
+    process on the same input arrays, in paired interleaved rounds (`timing.compare`)."""
     if _deferred(fn):
         return 0.0
     target = as_target(fn)
+    peeking = _reads_vectorizer_settings(target)
+    if peeking:
+        raise AssertionError(f"{', '.join(peeking)} reads numba's settings (config / VECTORIZE): "
+                             "the SIMD speedup is measured only for code that does not look at them")
     result, modified = target.call(inputs, {})
     verify(target.name, result, *inputs, modified=modified)
     tiers = sorted(tiers, reverse=True)
@@ -471,14 +440,12 @@ def check_simd_speedup(fn, inputs: list, verify, tiers: list) -> float:
         for twin in (simd, scalar):
             result, modified = twin.call(inputs, {})
             verify(target.name, result, *inputs, modified=modified)
-        cmp = compare_best(scalar.runner(inputs, {}), simd.runner(inputs, {}),
-                           [t for t, _ in tiers])
-    earned = next((pts for t, pts in tiers if cmp.speedup >= t), 0.0)
+        key = simd.prepare(inputs, {})
+        cmp = timing.compare(scalar.runner(inputs, {}, key), simd.runner(inputs, {}, key),
+                             [t for t, _ in tiers])
+    earned = next((pts for t, pts in tiers if cmp.meets(t)), 0.0)
     print(f"SIMD speedup of {target.name} on {_context(*inputs)}:")
-    print(f"  {'vectorizers off':<28} {cmp.scalar_s * 1e3:10.3f} ms (best of {cmp.rounds})\n"
-          f"  {'vectorizers on (as graded)':<28} {cmp.simd_s * 1e3:10.3f} ms (best of {cmp.rounds})\n"
-          f"  SIMD speedup {cmp.speedup:6.2f}x   (median of the paired rounds: "
-          f"{cmp.median_ratio:.2f}x)")
+    print(cmp.table("vectorizers off", "vectorizers on (as graded)"))
     for note in _local_asm_notes(target):
         print(note)
     print("  thresholds: " + ", ".join(f"≥ {t:g}x → {p:g} pt" for t, p in tiers))
@@ -490,4 +457,4 @@ def check_simd_speedup(fn, inputs: list, verify, tiers: list) -> float:
     return float(earned)
 
 
-__all__ += ["kernel_case", "kernel_asm", "dot_tolerance", "ARRAY_LAYOUTS", "SimdTiming"]
+__all__ += ["kernel_case", "kernel_asm", "dot_tolerance", "ARRAY_LAYOUTS"]

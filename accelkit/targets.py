@@ -71,13 +71,12 @@ class RemoteFunction:
     remote = True
 
     def __init__(self, worker: Worker, name: str, sources: dict | None = None,
-                 timeout: float = DEFAULT_TIMEOUT_S, baseline=None, variants=None):
+                 timeout: float = DEFAULT_TIMEOUT_S, baseline=None):
         self.worker = worker
         self.name = self.__name__ = name
         self._sources = sources or {}
         self.timeout = timeout
         self.baseline = baseline  # function -> RemoteFunction in a trusted worker
-        self.variants = variants  # (name, env) -> RemoteFunction in a worker with that env
         self.timed_out: str | None = None
 
     def __repr__(self) -> str:
@@ -126,15 +125,16 @@ class RemoteFunction:
                 self._request("drop", key)
         return reply["result"], max(0, peak)
 
-    def variant(self, **env: str) -> "RemoteFunction":
-        """The same student function in another worker whose environment adds `env`
-        (e.g. NUMBA_LOOP_VECTORIZE="0": numba reads such settings only at import)."""
-        return self.variants(self.name, env)
-
-    def runner(self, specs: list, kwargs: dict):
-        """Times whole requests from this side: the worker reports no times of its own."""
+    def prepare(self, specs: list, kwargs: dict) -> str:
+        """Build inputs in the worker once; their key, for `runner`."""
         key = f"k{next(_keys)}"
         self._request("prepare", key, list(specs), dict(kwargs))
+        return key
+
+    def runner(self, specs: list, kwargs: dict, key: str | None = None):
+        """Times whole requests from this side: the worker reports no times of its own.
+        `key`: inputs already prepared in the same worker (shared with another runner)."""
+        key = key or self.prepare(specs, kwargs)
 
         def run(repeat: int) -> float:
             return self._request("run", self.name, key, repeat, timed=True)

@@ -38,6 +38,23 @@ from numba import njit, prange
 """
 
 _array_equal = np.array_equal
+NO_SIMD = "nosimd:"  # prefix of the functions of the scalar twin (see Server.load_scalar_twin)
+
+
+@contextlib.contextmanager
+def _compiled_as(name: str):
+    """While code of the scalar twin runs (and so compiles), numba's loop and SLP
+    vectorizers are off: numba reads them from its config whenever it optimizes a function."""
+    if not name.startswith(NO_SIMD):
+        yield
+        return
+    from numba.core import config
+    saved = config.LOOP_VECTORIZE, config.SLP_VECTORIZE
+    config.LOOP_VECTORIZE = config.SLP_VECTORIZE = 0
+    try:
+        yield
+    finally:
+        config.LOOP_VECTORIZE, config.SLP_VECTORIZE = saved
 
 
 def describe_exception(exc: BaseException) -> dict:
@@ -57,27 +74,49 @@ class Server:
 
     def __init__(self):
         self.namespace: dict = {}
+        self.twin: dict = {}
         self.inputs: dict = {}
+        self.setup, self.blocks = PREAMBLE, []
 
     def load_source(self, blocks: list, setup: str = PREAMBLE) -> dict:
         """Run `setup`, then each (label, source) block in one namespace; a failing block does
         not stop the rest. Returns the names of the callables the blocks defined."""
-        module = types.ModuleType("__student__")  # a real module: numba and pickle look it up
-        sys.modules[module.__name__] = module
-        self.namespace = vars(module)
-        with contextlib.redirect_stdout(io.StringIO()):
-            exec(setup, self.namespace)
+        self.namespace = self._module("__student__", setup)
+        self.setup, self.blocks = setup, []
         self.preamble_names = set(self.namespace)
         errors = [e for e in (self.exec_block(label, source) for label, source in blocks) if e]
         return {"names": self.defined_names(), "errors": errors}
 
-    def exec_block(self, label: str, source: str) -> dict | None:
+    @staticmethod
+    def _module(name: str, setup: str) -> dict:
+        module = types.ModuleType(name)  # a real module: numba and pickle look it up
+        sys.modules[module.__name__] = module
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(setup, vars(module))
+        return vars(module)
+
+    def exec_block(self, label: str, source: str, namespace: dict | None = None) -> dict | None:
         """Run one solution cell; its error (if any) as a dict."""
+        if namespace is None:
+            namespace = self.namespace
+            self.blocks.append((label, source))
         try:
-            exec(compile(source, f"<{label}>", "exec"), self.namespace)
+            exec(compile(source, f"<{label}>", "exec"), namespace)
         except BaseException as exc:  # noqa: BLE001 - student code may raise anything
             return {"cell": label, **describe_exception(exc)}
         return None
+
+    def load_scalar_twin(self) -> list:
+        """The solution cells once more, in a second namespace whose numba kernels compile
+        with the vectorizers off; its functions are named "nosimd:<name>". Both versions
+        live in this process, so they are timed on the same memory layout."""
+        with _compiled_as(NO_SIMD):
+            self.twin = self._module("__student_nosimd__", self.setup)
+            with contextlib.redirect_stdout(io.StringIO()):
+                for label, source in self.blocks:
+                    self.exec_block(label, source, self.twin)
+        return sorted(NO_SIMD + n for n, v in self.twin.items()
+                      if callable(v) and n not in self.preamble_names and not n.startswith("__"))
 
     def defined_names(self) -> list:
         return sorted(n for n, v in self.namespace.items()
@@ -90,6 +129,8 @@ class Server:
         return {"names": sorted(n for n, v in self.namespace.items() if callable(v)), "errors": []}
 
     def function(self, name: str):
+        if name.startswith(NO_SIMD):
+            return self.twin[name[len(NO_SIMD):]]
         if ":" in name and getattr(self, "trusted", False):
             module, _, attr = name.partition(":")
             return getattr(importlib.import_module(module), attr)
@@ -101,7 +142,8 @@ class Server:
     def call(self, name: str, key: str) -> dict:
         """Call `name` on prepared inputs; report which inputs it modified."""
         specs, args, kwargs = self.inputs[key]
-        result = self.function(name)(*args, **kwargs)
+        with _compiled_as(name):
+            result = self.function(name)(*args, **kwargs)
         fresh = build_all(specs)
         modified = [i for i, (a, b) in enumerate(zip(args, fresh))
                     if isinstance(a, np.ndarray) and not _array_equal(a, b)]
@@ -110,7 +152,8 @@ class Server:
         return {"result": result, "modified": modified}
 
     def call_args(self, name: str, args: tuple, kwargs: dict):
-        return self.function(name)(*args, **kwargs)
+        with _compiled_as(name):
+            return self.function(name)(*args, **kwargs)
 
     def run(self, name: str, key: str, repeat: int) -> None:
         """The timed request: the parent measures how long this takes to answer."""
@@ -118,8 +161,9 @@ class Server:
         fn = self.function(name)
         gc.disable()
         try:
-            for _ in range(repeat):
-                fn(*args, **kwargs)
+            with _compiled_as(name):
+                for _ in range(repeat):
+                    fn(*args, **kwargs)
         finally:
             gc.enable()
 
@@ -131,8 +175,8 @@ def serve(conn: Connection) -> None:
     main_pid = os.getpid()
     server = Server()
     handlers = {name: getattr(server, name) for name in
-                ("load_source", "exec_block", "defined_names", "load_module", "prepare", "call",
-                 "call_args", "run", "drop")}
+                ("load_source", "exec_block", "load_scalar_twin", "defined_names", "load_module",
+                 "prepare", "call", "call_args", "run", "drop")}
     recv, send = conn.recv_bytes, conn.send_bytes
     while True:
         try:

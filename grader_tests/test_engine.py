@@ -11,6 +11,7 @@ from accelkit import analysis, timing
 from accelkit.cases import Matrix
 from accelkit.isolate import IsolationError, StudentError, Worker
 from accelkit.session import GradingSession
+from accelkit.worker import PREAMBLE
 
 
 def student(source: str) -> Worker:
@@ -198,13 +199,16 @@ def test_peak_memory_is_measured_by_the_grader():
     assert lean < 16 << 20 < 120 << 20 < wasteful
 
 
-def test_variant_workers_get_their_own_environment():
-    blocks = [("cell", "import os\ndef setting():\n    return os.environ.get('NUMBA_LOOP_VECTORIZE')\n")]
-    with GradingSession(blocks) as session:
-        session.run_cell("1")
-        fn = session.namespace["setting"]
-        assert fn() is None
-        assert fn.variant(NUMBA_LOOP_VECTORIZE="0")() == "0"
+def test_scalar_twin_compiles_without_vectorizers_in_the_same_process():
+    blocks = [("cell", "import os\nfrom numba.core import config\n"
+                       "def setting():\n    return config.LOOP_VECTORIZE, os.getpid()\n")]
+    with Worker(("load_source", blocks, PREAMBLE), label="student") as w:
+        w.start()
+        assert "nosimd:setting" in w.request("load_scalar_twin")
+        on, pid = w.request("call_args", "setting", (), {})
+        off, twin_pid = w.request("call_args", "nosimd:setting", (), {})
+        assert (on, off, twin_pid) == (1, 0, pid)
+        assert w.request("call_args", "setting", (), {})[0] == 1  # the setting is restored
 
 
 def test_a_cell_that_kills_its_process_costs_only_its_own_functions():
