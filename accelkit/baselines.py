@@ -23,14 +23,20 @@ def _matmul_ijk(A, B, C):
             C[i, j] = acc
 
 
-def matmul_naive(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """The textbook i-j-k triple loop in numba: the speed everyone starts from."""
+def run_matmul_kernel(kernel, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """A @ B by a numba `kernel(A, B, C)` that adds into C: contiguous operands of the result
+    dtype, C starting at zero."""
     dtype = np.result_type(A, B)
     A = np.ascontiguousarray(A, dtype=dtype)
     B = np.ascontiguousarray(B, dtype=dtype)
-    C = np.empty((A.shape[0], B.shape[1]), dtype=dtype)
-    _matmul_ijk(A, B, C)
+    C = np.zeros((A.shape[0], B.shape[1]), dtype=dtype)
+    kernel(A, B, C)
     return C
+
+
+def matmul_naive(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """The textbook i-j-k triple loop in numba: the speed everyone starts from."""
+    return run_matmul_kernel(_matmul_ijk, A, B)
 
 
 def matmul_expected(A: np.ndarray, B: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ import numpy as np
 from numba import njit
 
 from accelkit import analysis, plots, timing
+from accelkit.baselines import run_matmul_kernel
 from accelkit.cases import Matrix, Tensor, describe
 from accelkit.checks import _deferred, _partner, _verify_array
 from accelkit.isolate import StudentError
@@ -435,12 +436,7 @@ def _matmul_ikj(A, B, C):
 
 def matmul_serial(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """The cache-friendly i-k-j loop of notebook 02 in numba, on one thread."""
-    dtype = np.result_type(A, B)
-    A = np.ascontiguousarray(A, dtype=dtype)
-    B = np.ascontiguousarray(B, dtype=dtype)
-    C = np.zeros((A.shape[0], B.shape[1]), dtype=dtype)
-    _matmul_ikj(A, B, C)
-    return C
+    return run_matmul_kernel(_matmul_ikj, A, B)
 
 
 _controller = None

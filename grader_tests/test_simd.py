@@ -78,6 +78,24 @@ def test_simd_speedup_tells_vectorized_from_scalar_in_grading_workers():
         assert simd.check_simd_speedup(ns["double_checked"], inputs, verify, [(1.5, 1.0)]) == 0.0
 
 
+def test_simd_speedup_refuses_code_that_reads_the_vectorizer_settings():
+    """A kernel that slows down on purpose when compiled without SIMD would earn points."""
+    with session("""
+        def double(x):
+            from numba.core import config
+            if not config.LOOP_VECTORIZE:
+                time.sleep(0.001)
+            return 2 * x
+    """) as s:
+        ns = s._build_namespace()
+
+        def verify(name, result, x, modified=()):
+            assert np.array_equal(result, 2 * x.build())
+
+        with pytest.raises(AssertionError, match="reads numba's settings"):
+            simd.check_simd_speedup(ns["double"], [simd.Array((64,), seed=1)], verify, [(1.5, 1.0)])
+
+
 def test_alignment_probe_reads_layouts_in_the_student_worker():
     with session("""
         def good(shape, dtype=np.float32, alignment=64):
