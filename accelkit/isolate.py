@@ -70,12 +70,11 @@ class Worker:
     """One isolated process; `load` is ("load_source", blocks) or ("load_module", name)."""
 
     def __init__(self, load: tuple, memory_mb: int = DEFAULT_MEMORY_MB, label: str = "worker",
-                 env: dict | None = None, policy: dict | None = None):
+                 policy: dict | None = None):
         self.load = load
         self.memory_mb = memory_mb
         self.policy = policy or sandbox.policy(memory_mb, None, "off")[0]
         self.label = label
-        self.extra_env = dict(env or {})
         self.skipped: dict = {}  # solution cells that killed or hung the process at load
         self.loaded: dict = {"names": [], "errors": []}
         self.proc: subprocess.Popen | None = None
@@ -95,7 +94,6 @@ class Worker:
         env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
         env.update(HOME=self.workdir, TMPDIR=self.workdir, PYTHONDONTWRITEBYTECODE="1",
                    NUMBA_CACHE_DIR=os.path.join(self.workdir, "numba-cache"), MPLBACKEND="Agg")
-        env.update(self.extra_env)
         self.stderr_path = os.path.join(self.workdir, "stderr.txt")
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
@@ -149,13 +147,12 @@ class Worker:
             self.conn.close()
             self.conn = None
 
-    def close(self, sweep_uid: bool = True) -> None:
-        """Stop for good: this worker and, with `sweep_uid`, whatever its sandbox uid still
-        runs (a fork bomb's children may have left its process group) – sibling workers of
-        the uid included, so a session sweeps only when all of its workers are done."""
+    def close(self) -> None:
+        """Stop for good: this worker and whatever its sandbox uid still runs (a fork bomb's
+        children may have left its process group) – sibling workers of the uid included, so
+        a session closes its workers only when all of them are done."""
         self.kill()
-        if sweep_uid:
-            sandbox.kill_all(self.policy.get("uid"))
+        sandbox.kill_all(self.policy.get("uid"))
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
