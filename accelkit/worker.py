@@ -115,11 +115,12 @@ class Server:
             with contextlib.redirect_stdout(io.StringIO()):
                 for label, source in self.blocks:
                     self.exec_block(label, source, self.twin)
-        return sorted(NO_SIMD + n for n, v in self.twin.items()
-                      if callable(v) and n not in self.preamble_names and not n.startswith("__"))
+        return [NO_SIMD + n for n in self.defined_names(self.twin)]
 
-    def defined_names(self) -> list:
-        return sorted(n for n, v in self.namespace.items()
+    def defined_names(self, namespace: dict | None = None) -> list:
+        """The callables the solution cells defined (in `namespace`, default the main one)."""
+        namespace = self.namespace if namespace is None else namespace
+        return sorted(n for n, v in namespace.items()
                       if callable(v) and n not in self.preamble_names and not n.startswith("__"))
 
     def load_module(self, module: str) -> dict:
