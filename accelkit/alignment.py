@@ -253,7 +253,7 @@ def check_padding_speed(fn, n: int = 1024, dtype="float32", alignment: int = 64,
     print(f"Transposing a {n}x{n} {dtype} matrix (trusted kernel) between your matrices:")
     print(cmp.table("pad=False", "pad=True"))
     print("  thresholds: " + ", ".join(f"≥ {t:g}x → {p:g} pt" for t, p in tiers)
-          + "  (met when a quarter of the rounds reach it)")
+          + f"  ({timing.RULE})")
     print(f"  → {earned:g} of {tiers[0][1]:g} points")
     plots.show_speedup("pad=True", cmp, [(t, f"≥ {t:g}x → {p:g} pt") for t, p in tiers],
                        f"transpose {n}x{n} {dtype}: pad=True vs pad=False")

@@ -67,18 +67,47 @@ def reachable(root: str, functions: dict) -> list:
     return seen
 
 
+def names_used(root: str, functions: dict) -> dict:
+    """{name or attribute: [functions using it]} over the code reachable from `root`: the
+    syntax tree, so comments and strings never count."""
+    used: dict = {}
+    for name in reachable(root, functions):
+        for node in ast.walk(ast.parse(functions[name])):
+            word = node.id if isinstance(node, ast.Name) else \
+                node.attr if isinstance(node, ast.Attribute) else None
+            if word is not None and name not in used.setdefault(word, []):
+                used[word].append(name)
+    return used
+
+
+def local_names(tree: ast.AST) -> set:
+    """Names a function binds itself: parameters, assignment and loop targets, imports'
+    aliases excepted (an import binds a library, which is what the checks look for)."""
+    bound = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+    return bound
+
+
 def delegations(root: str, functions: dict) -> list:
-    """Human-readable list of BLAS/library matmul uses reachable from `root`."""
+    """Human-readable list of BLAS/library matmul uses reachable from `root`. A name the
+    student's own code binds (a loop variable `inner`, a notebook helper `matmul`) is theirs,
+    not a library's."""
     problems = []
     for name in reachable(root, functions):
         tree = ast.parse(functions[name])
+        own = local_names(tree) | set(functions)
         for node in ast.walk(tree):
             what = None
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
                 what = "the @ operator"
             elif isinstance(node, ast.Attribute) and node.attr in DELEGATING_NAMES:
                 what = f".{node.attr}"
-            elif isinstance(node, ast.Name) and node.id in DELEGATING_NAMES:
+            elif isinstance(node, ast.Name) and node.id in DELEGATING_NAMES \
+                    and node.id not in own:
                 what = node.id
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 mods = [a.name for a in node.names] + [getattr(node, "module", None) or ""]

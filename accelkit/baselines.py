@@ -39,6 +39,27 @@ def matmul_naive(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return run_matmul_kernel(_matmul_ijk, A, B)
 
 
+@njit(cache=True)
+def _matmul_ikj_rows(A, B, C, lo, hi):
+    k = A.shape[1]
+    n = B.shape[1]
+    for i in range(lo, hi):
+        for p in range(k):
+            a = A[i, p]
+            for j in range(n):
+                C[i, j] += a * B[p, j]  # a row of B and a row of C: contiguous, vectorized
+
+
+def _matmul_ikj(A, B, C):
+    _matmul_ikj_rows(A, B, C, 0, A.shape[0])
+
+
+def matmul_serial(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """The cache-friendly i-k-j loop in numba, untiled, on one thread: the baseline of tiling
+    (notebook 02) and of threading (05), where it is the row-panel kernel run over all rows."""
+    return run_matmul_kernel(_matmul_ikj, A, B)
+
+
 def matmul_expected(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """The exact-enough answer: the product in float64."""
     return np.asarray(A, dtype=np.float64) @ np.asarray(B, dtype=np.float64)

@@ -7,6 +7,7 @@ views where the kernel runs.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,3 +72,33 @@ def build_all(specs) -> list:
 
 def describe(spec) -> str:
     return spec.describe() if hasattr(spec, "describe") else repr(spec)
+
+
+def reseeded(spec, seed: int):
+    """The same recipe with other contents: every `seed` field, of nested recipes too, set
+    to `seed`. Plain values and recipes without a seed come back unchanged."""
+    if not dataclasses.is_dataclass(spec) or isinstance(spec, type):
+        return spec
+    changes = {}
+    for field in dataclasses.fields(spec):
+        value = getattr(spec, field.name)
+        if field.name == "seed":
+            changes["seed"] = seed
+        elif hasattr(value, "build"):
+            changes[field.name] = reseeded(value, seed)
+    return dataclasses.replace(spec, **changes) if changes else spec
+
+
+def shrunk(spec, rows: int = 16):
+    """The same recipe with at most `rows` rows (nested recipes too): the same types and
+    layout, so a kernel compiled on it is compiled for the full-size recipe as well."""
+    if not dataclasses.is_dataclass(spec) or isinstance(spec, type):
+        return spec
+    changes = {}
+    for field in dataclasses.fields(spec):
+        value = getattr(spec, field.name)
+        if field.name == "rows":
+            changes["rows"] = min(value, rows)
+        elif hasattr(value, "build"):
+            changes[field.name] = shrunk(value, rows)
+    return dataclasses.replace(spec, **changes) if changes else spec

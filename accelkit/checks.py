@@ -21,9 +21,13 @@ from accelkit.cases import Matrix, Tensor, describe
 from accelkit.isolate import StudentError
 from accelkit.targets import LocalTarget, RemoteFunction, as_target
 
-__all__ = ["Matrix", "Tensor", "check_matmul", "check_conv2d", "check_raises",
+__all__ = ["Matrix", "Tensor", "NotMeasured", "check_matmul", "check_conv2d", "check_raises",
            "check_value_errors", "check_no_blas",
            "check_speedup", "check_tiling", "check_autotune", "check_uses", "verify_matmul", "verify_conv2d"]
+
+
+class NotMeasured(Exception):
+    """The machine was too busy to measure fairly: the cell needs a regrade, not a zero."""
 
 
 IN_TRUSTED_GRADER = False  # set by accelkit.session in the grader's own process
@@ -218,6 +222,16 @@ def _partner(target, baseline) -> object:
     return LocalTarget(baseline)
 
 
+def _timed_against(target, baseline, inputs: list, verify, thresholds, kwargs: dict):
+    """The common speed measurement: `target` (correct on these inputs first) against the
+    trusted `baseline`, every timed call on new inputs, a random sample of them verified."""
+    result, modified = target.call(inputs, kwargs)
+    verify(target.name, result, *inputs, modified=modified)
+    base = _partner(target, baseline)
+    return timing.compare(base.runner(inputs, {}), target.runner(inputs, kwargs, verify),
+                          list(thresholds))
+
+
 def check_speedup(fn, baseline, inputs: list, verify, tiers: list, kwargs=None,
                   own_arithmetic: bool = True) -> float:
     """Points earned for the speedup of `fn` over a trusted `baseline` on `inputs`.
@@ -231,48 +245,42 @@ def check_speedup(fn, baseline, inputs: list, verify, tiers: list, kwargs=None,
     if own_arithmetic:
         check_no_blas(fn, quiet=True)
     target = as_target(fn)
-    result, modified = target.call(inputs, kwargs)
-    verify(target.name, result, *inputs, modified=modified)
-    base = _partner(target, baseline)
     tiers = sorted(tiers, reverse=True)
-    result = timing.compare(base.runner(inputs, {}), target.runner(inputs, kwargs),
-                            [t for t, _ in tiers])
+    result = _timed_against(target, baseline, inputs, verify, [t for t, _ in tiers], kwargs)
     earned = next((pts for t, pts in tiers if result.meets(t)), 0.0)
     shape = " @ ".join(describe(s) for s in inputs if hasattr(s, "describe"))
     print(f"Speed of {target.name} on {shape}:")
     print(result.table(f"{baseline.__name__} (trusted)", target.name))
     print("  thresholds: " + ", ".join(f"≥ {t:g}x → {p:g} pt" for t, p in tiers)
-          + "  (met when a quarter of the rounds reach it)")
+          + f"  ({timing.RULE})")
     print(f"  → {earned:g} of {tiers[0][1]:g} points")
     plots.show_speedup(target.name, result, [(t, f"≥ {t:g}x → {p:g} pt") for t, p in tiers],
                        f"{target.name} vs {baseline.__name__}\n{shape}")
     return float(earned)
 
 
-def check_tiling(fn, inputs: list, verify, tiny: int = 4, default: int = 64,
-                 min_ratio: float = 2.5) -> None:
-    """`block_size` really sets the tiling: with tiny tiles the kernel must be clearly slower
-    (loop overhead, no reuse) than with its default tiles. A kernel that ignores block_size
-    runs equally fast with both and fails."""
+def check_tiling(fn, inputs: list, verify, min_ratio: float = 1.4,
+                 baseline=baselines.matmul_serial) -> None:
+    """Tiling pays where the matrices leave the L2 cache: with its default tiles `fn` beats
+    the trusted *untiled* i-k-j loop by `min_ratio`. A kernel that is only reordered runs as
+    fast as that loop and fails; how the kernel treats tiny tiles plays no part."""
     if _deferred(fn):
         return
+    check_no_blas(fn, quiet=True)
     target = as_target(fn)
-    for size in (tiny, default):
-        result, modified = target.call(inputs, {"block_size": size})
-        verify(target.name, result, *inputs, modified=modified)
-    result = timing.compare(target.runner(inputs, {"block_size": tiny}),
-                            target.runner(inputs, {"block_size": default}), [min_ratio])
-    print(f"Does block_size change how {target.name} runs?")
-    print(result.table(f"block_size={tiny}", f"block_size={default}"))
-    plots.show_speedup(f"block_size={default}", result, [(min_ratio, f"≥ {min_ratio:g}x")],
-                       f"{target.name}: block_size={default} vs {tiny}")
+    result = _timed_against(target, baseline, inputs, verify, [min_ratio], {})
+    shape = " @ ".join(describe(s) for s in inputs if hasattr(s, "describe"))
+    print(f"Does tiling pay? {target.name} against the untiled i-k-j loop on {shape}:")
+    print(result.table(f"{baseline.__name__} (trusted, untiled)", f"{target.name} (default tiles)"))
+    plots.show_speedup(target.name, result, [(min_ratio, f"≥ {min_ratio:g}x")],
+                       f"{target.name} vs the untiled loop\n{shape}")
     if not result.meets(min_ratio):
         raise AssertionError(
-            f"{target.name} with block_size={default} is only {result.speedup:.2f}x faster than "
-            f"with block_size={tiny}; a tiled kernel is at least {min_ratio:g}x faster.\n"
-            "  hint: does your kernel loop over tiles of block_size, or ignore the argument?")
-    print(f"✓ block_size={default} is {result.speedup:.1f}x faster than block_size={tiny} "
-          f"(needed: {min_ratio:g}x)")
+            f"{target.name} is only {result.speedup:.2f}x as fast as the untiled i-k-j loop; a "
+            f"tiled kernel is at least {min_ratio:g}x faster at this size.\n"
+            "  hint: does your kernel reuse a tile of B for several rows of C while it is in the "
+            "cache, and keep partial sums in local variables (registers)?")
+    print(f"✓ tiling pays: {result.speedup:.1f}x the untiled loop (needed: {min_ratio:g}x)")
 
 
 def check_autotune(autotune, kernel, m: int, k: int, n: int, candidates, dtype="float32",
@@ -289,7 +297,7 @@ def check_autotune(autotune, kernel, m: int, k: int, n: int, candidates, dtype="
                              " (an int, the candidate that ran fastest)")
     target = as_target(kernel)
     inputs = [Matrix(m, k, dtype, seed=11), Matrix(k, n, dtype, seed=12)]
-    runners = {c: target.runner(inputs, {"block_size": int(c)}) for c in candidates}
+    runners = {c: target.runner(inputs, {"block_size": int(c)}, verify_matmul) for c in candidates}
     repeats = {c: timing.repeats_for(run, 0.01) for c, run in runners.items()}
 
     def measure() -> dict:

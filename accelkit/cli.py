@@ -76,12 +76,12 @@ def cmd_scores(args) -> int:
     return 0
 
 
-SPEED_LINE = re.compile(r"speedup\s+([\d.]+)x.*?upper quartile ([\d.]+)x", re.S)
+SPEED_LINE = re.compile(r"speedup\s+([\d.]+)x\s+\(median of (\d+) paired rounds")
 THRESHOLDS = re.compile(r"(?:thresholds: |needed: |least )?≥ ([\d.]+)x|\(needed: ([\d.]+)x\)")
 
 
 def measured_speedups(nb_path: Path) -> list:
-    """(grade_id, [(speedup, upper quartile)], [thresholds]) of each timed test cell."""
+    """(grade_id, [(speedup, rounds)], [thresholds]) of each timed test cell."""
     import nbformat
 
     rows = []
@@ -91,7 +91,7 @@ def measured_speedups(nb_path: Path) -> list:
         found = SPEED_LINE.findall(text)
         if grade_id.startswith("test_") and found:
             thresholds = sorted({float(a or b) for a, b in THRESHOLDS.findall(text)})
-            rows.append((grade_id, [(float(m), float(q)) for m, q in found], thresholds))
+            rows.append((grade_id, [(float(m), int(n)) for m, n in found], thresholds))
     return rows
 
 

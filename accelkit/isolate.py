@@ -59,6 +59,13 @@ def _proc_status(pid: int | str, field: str) -> int:
     raise KeyError(field)
 
 
+def process_cpu_seconds(pid: int | str = "self") -> float:
+    """utime + stime of a whole process from /proc (Linux), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _signal_name(returncode: int) -> str:
     try:
         return signal.Signals(-returncode).name
@@ -116,6 +123,7 @@ class Worker:
         skipped on a fresh start, so it costs only the functions it defines."""
         _, blocks, *setup = self.load
         self._exchange(("load_source", [], *setup), timeout)
+        self.rss_after_setup = _proc_status(self.proc.pid, "VmRSS")
         errors = list(self.skipped.values())
         for label, source in blocks:
             if label in self.skipped:
@@ -130,6 +138,7 @@ class Worker:
             if error:
                 errors.append(error)
         self.loaded = {"names": self._exchange(("defined_names",), timeout), "errors": errors}
+        self.rss_after_cells = _proc_status(self.proc.pid, "VmRSS")
         return self.loaded
 
     def alive(self) -> bool:
@@ -146,6 +155,10 @@ class Worker:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+    def fresh_copy(self, label: str) -> "Worker":
+        """A new, unstarted worker that loads the same code under the same sandbox."""
+        return Worker(self.load, self.memory_mb, label=label, policy=self.policy)
 
     def close(self) -> None:
         """Stop for good: this worker and whatever its sandbox uid still runs (a fork bomb's
@@ -172,6 +185,11 @@ class Worker:
 
     def peak_rss(self) -> int:
         return _proc_status(self.proc.pid, "VmHWM")
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the worker has used, all its threads together, ended
+        ones included – read by this side from /proc/<pid>/stat."""
+        return process_cpu_seconds(self.proc.pid)
 
     # -- requests ---------------------------------------------------------
     def request(self, *msg, timeout: float = DEFAULT_TIMEOUT_S):
@@ -217,7 +235,7 @@ class Worker:
         return value
 
     def _what(self, msg: tuple) -> str:
-        if msg[0] in ("call", "call_args", "run"):
+        if msg[0] in ("call", "call_args", "run", "run_sets", "run_kept"):
             return f"{msg[1]}()"
         return f"loading the {self.label} code"
 

@@ -71,26 +71,24 @@ def show(fig, alt: str) -> None:
         _close(fig)
 
 
-def speedup_chart(name: str, ratios, speedup: float, upper_quartile: float,
-                  thresholds: list, title: str):
+def speedup_chart(name: str, ratios, speedup: float, thresholds: list, met: list, title: str):
     """One bar: the median speedup, a dot per paired round, a line per (threshold, label).
 
-    A threshold counts as met when the upper quartile reaches it (as `timing` decides); its
-    line is green when met, red when not, and so is the bar when any threshold is met.
+    `met[i]` says whether `thresholds[i]` is met (as `timing` decides it:
+    `Comparison.meets`); its line is green when met, red when not, and so is the bar when
+    any threshold is met.
     """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5, 2.6))
     ax = fig.add_subplot()
-    met = [upper_quartile >= t for t, _ in thresholds]
+    met = [bool(ok) for ok in met]
     green, red = "#2e7d32", "#c62828"
     ax.bar([0], [speedup], width=0.6, color=green if any(met) else red, alpha=0.5,
            label=f"median {speedup:.2f}x")
     jitter = [0.06 * ((i % 5) - 2) for i in range(len(ratios))]  # fixed, so charts repeat
     ax.scatter(jitter, list(ratios), s=9, color="black", zorder=3,
                label=f"{len(ratios)} paired rounds")
-    ax.plot([-0.3, 0.3], [upper_quartile] * 2, color="black", lw=1.2, ls=":",
-            label=f"upper quartile {upper_quartile:.2f}x")
     for (threshold, label), ok in zip(thresholds, met):
         color = green if ok else red
         ax.axhline(threshold, color=color, ls="--", lw=1.2)
@@ -112,14 +110,15 @@ def show_speedup(name: str, result, thresholds: list, title: str) -> None:
     """Chart a `timing.Comparison` against (threshold, label) pairs and `show` it."""
     if _collected is None and not _in_kernel():
         return  # no one would see it: do not even draw it
+    met = [result.meets(t) for t, _ in thresholds]
     try:
-        fig = speedup_chart(name, result.ratios, result.speedup, result.upper_quartile,
-                            thresholds, title)
+        fig = speedup_chart(name, result.ratios, result.speedup, thresholds, met, title)
     except Exception:  # noqa: BLE001 - see show()
         return
-    verdicts = ", ".join(f"{label} {'met' if result.meets(t) else 'not met'}"
-                         for t, label in thresholds)
+    verdicts = ", ".join(f"{label} {'met' if ok else 'not met'} "
+                         f"({result.reaching(t)} of {result.rounds} rounds reach it)"
+                         for (t, label), ok in zip(thresholds, met))
     what = title.replace("\n", " on ")
     alt = (f"{what}: median speedup {result.speedup:.2f}x over "
-           f"{result.rounds} rounds (upper quartile {result.upper_quartile:.2f}x); {verdicts}")
+           f"{result.rounds} paired rounds; {verdicts}")
     show(fig, alt)

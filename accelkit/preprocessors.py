@@ -21,7 +21,6 @@ from nbformat import v4
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
-from threadpoolctl import threadpool_limits
 from traitlets import Float, Integer, List, Unicode
 
 from accelkit import kernel_sandbox, sandbox
@@ -188,9 +187,7 @@ class TrustedGrade(NbGraderPreprocessor):
         policy, warning = sandbox.Sandbox(config=self.config).policy(self.memory_mb)
         if warning:
             self.log.warning("!" * 20 + " grader: " + warning)
-        # The grader's own BLAS (expected results) stays on one thread: its idle helper
-        # threads spin for a while after each call, taking a core from a timed kernel.
-        with threadpool_limits(limits=1), GradingSession(
+        with GradingSession(
                 solution_blocks(nb), setup, self.memory_mb, self.call_timeout, policy) as session:
             for cell in nb.cells:
                 if is_test_cell(cell):

@@ -414,12 +414,19 @@ def _local_asm_notes(target) -> list:
     return notes
 
 
-def _reads_vectorizer_settings(target) -> list:
-    """Functions of the student that look at numba's vectorizer settings (they could run
-    slower on purpose when compiled without SIMD)."""
-    sources = target.sources()
-    return [name for name in analysis.reachable(target.name, sources)
-            if re.search(r"VECTORIZE|numba\s*\.\s*core|\bconfig\b", sources[name])]
+# What code can use to tell the build it runs in (vectorizers on or off) from the other.
+BUILD_TELLTALES = {"config", "LOOP_VECTORIZE", "SLP_VECTORIZE", "__name__", "__module__",
+                   "globals", "builtins", "sys", "inspect", "gc", "time", "perf_counter",
+                   "monotonic", "process_time", "__import__", "importlib"}
+
+
+def _build_telltales(target) -> list:
+    """"name (in f, g)" for each name reachable from the kernel that could tell its two
+    builds apart (numba's settings, the module, clocks): such code could run slower on
+    purpose when compiled without SIMD."""
+    used = analysis.names_used(target.name, target.sources())
+    return [f"{word} (in {', '.join(fns)})" for word, fns in sorted(used.items())
+            if word in BUILD_TELLTALES]
 
 
 def check_simd_speedup(fn, inputs: list, verify, tiers: list) -> float:
@@ -429,10 +436,12 @@ def check_simd_speedup(fn, inputs: list, verify, tiers: list) -> float:
     if _deferred(fn):
         return 0.0
     target = as_target(fn)
-    peeking = _reads_vectorizer_settings(target)
+    peeking = _build_telltales(target)
     if peeking:
-        raise AssertionError(f"{', '.join(peeking)} reads numba's settings (config / VECTORIZE): "
-                             "the SIMD speedup is measured only for code that does not look at them")
+        raise AssertionError(
+            f"{target.name} uses {', '.join(peeking)}: code that reads numba's settings, its "
+            "module or a clock could tell the build with SIMD from the one without, so its SIMD "
+            "speedup earns no points.\n  hint: a kernel needs none of these; remove them")
     result, modified = target.call(inputs, {})
     verify(target.name, result, *inputs, modified=modified)
     tiers = sorted(tiers, reverse=True)
@@ -441,8 +450,8 @@ def check_simd_speedup(fn, inputs: list, verify, tiers: list) -> float:
             result, modified = twin.call(inputs, {})
             verify(target.name, result, *inputs, modified=modified)
         key = simd.prepare(inputs, {})
-        cmp = timing.compare(scalar.runner(inputs, {}, key), simd.runner(inputs, {}, key),
-                             [t for t, _ in tiers])
+        cmp = timing.compare(scalar.runner(inputs, {}, verify, key),
+                             simd.runner(inputs, {}, verify, key), [t for t, _ in tiers])
     earned = next((pts for t, pts in tiers if cmp.meets(t)), 0.0)
     print(f"SIMD speedup of {target.name} on {_context(*inputs)}:")
     print(cmp.table("vectorizers off", "vectorizers on (as graded)"))

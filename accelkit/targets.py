@@ -8,15 +8,56 @@ Both offer the same three operations, so a check is written once.
 from __future__ import annotations
 
 import itertools
+import random
+import shutil
 import time
 
 import numpy as np
 
 from accelkit import analysis
-from accelkit.cases import build_all
+from accelkit.cases import build_all, reseeded, shrunk
 from accelkit.isolate import DEFAULT_TIMEOUT_S, IsolationError, Worker, _proc_status
+from accelkit.worker import run_calls
 
 _keys = itertools.count()
+_draw = random.SystemRandom()  # seeds and samples of the grader: nothing the kernel can predict
+MAX_SETS = 256       # distinct input sets per timed sample (beyond that, calls cycle through them)
+KEPT_PER_SAMPLE = 2  # timed calls per sample whose results are verified
+
+
+def fresh_specs(specs: list) -> list:
+    """`specs` with new contents drawn by the grader (each recipe its own seed)."""
+    base = _draw.getrandbits(40)
+    return [reseeded(s, base + 7919 * i) for i, s in enumerate(specs)]
+
+
+def fresh_sets(specs: list, repeat: int) -> tuple:
+    """(sets, calls) for `repeat` timed calls: distinct sets of new inputs, one per call."""
+    sets = [fresh_specs(specs) for _ in range(min(repeat, MAX_SETS))]
+    return sets, [i % len(sets) for i in range(repeat)]
+
+
+def kept_calls(repeat: int) -> list:
+    """Which of `repeat` timed calls have their results verified: a random sample."""
+    return sorted(_draw.sample(range(repeat), min(KEPT_PER_SAMPLE, repeat)))
+
+
+def _add_usage(usage: dict | None, cpu_s: float, wall_s: float) -> None:
+    if usage is not None:
+        usage["cpu_s"] = usage.get("cpu_s", 0.0) + cpu_s
+        usage["wall_s"] = usage.get("wall_s", 0.0) + wall_s
+
+
+def verify_timed(name: str, verify, results: list, specs_of: list) -> None:
+    """Each kept result of a timed call must be right for the inputs that call got."""
+    for result, specs in zip(results, specs_of):
+        try:
+            verify(name, result, *specs, modified=())
+        except AssertionError as err:
+            raise AssertionError(
+                f"{name} returned a wrong result in a timed call. The grader verifies a random "
+                "sample of the timed calls, each made on new inputs, so a speedup counts only "
+                f"for results that are really computed.\n{err}") from None
 
 
 def reset_peak_rss(pid: str = "self") -> int:
@@ -51,14 +92,21 @@ class LocalTarget:
         result = self.fn(*args, **kwargs)
         return result, max(0, _proc_status("self", "VmHWM") - base)
 
-    def runner(self, specs: list, kwargs: dict):
-        args = build_all(specs)
-
+    def runner(self, specs: list, kwargs: dict, verify=None, usage: dict | None = None):
+        """`run(repeat)`: seconds for `repeat` calls, each on new inputs (built before the
+        clock starts); with `verify`, a random sample of the results is checked; `usage`
+        adds up the CPU and wall seconds of the timed calls."""
         def run(repeat: int) -> float:
-            start = time.perf_counter()
-            for _ in range(repeat):
-                self.fn(*args, **kwargs)
-            return time.perf_counter() - start
+            sets, calls = fresh_sets(specs, repeat)
+            built = [build_all(s) for s in sets]
+            keep = kept_calls(repeat) if verify else []
+            cpu, start = time.process_time(), time.perf_counter()
+            kept = run_calls(self.fn, [built[c] for c in calls], kwargs, keep)
+            elapsed = time.perf_counter() - start
+            _add_usage(usage, time.process_time() - cpu, elapsed)
+            if verify:
+                verify_timed(self.name, verify, kept, [sets[calls[i]] for i in keep])
+            return elapsed
         return run
 
     def sources(self) -> dict:
@@ -125,19 +173,69 @@ class RemoteFunction:
                 self._request("drop", key)
         return reply["result"], max(0, peak)
 
+    def first_call_peak(self, specs: list, kwargs: dict) -> tuple:
+        """(result, its inputs, peak extra bytes of the call, bytes the solution cells took at
+        load), in a
+        fresh worker: the solution cells loaded anew and compiled on small inputs of the same
+        types (`cases.shrunk`), then one call at full size on new inputs – the first at that
+        size, so buffers a kernel keeps between calls count. Read from /proc by this side."""
+        worker = self.worker.fresh_copy("memory")
+        try:
+            worker.start(self.timeout)
+            fresh = RemoteFunction(worker, self.name, self._sources, self.timeout)
+            fresh.call([shrunk(s) for s in specs], kwargs)
+            used = fresh_specs(specs)
+            key = fresh.prepare(used, kwargs)
+            base = worker.reset_peak_rss()
+            fresh._request("run_kept", self.name, key, 1, [0])
+            peak = worker.peak_rss() - base
+            result = fresh._request("take_kept", key)[0]
+            held = worker.rss_after_cells - worker.rss_after_setup
+            return result, used, max(0, peak), max(0, held)
+        finally:
+            worker.kill()  # not close(): the sandbox uid still runs the session's workers
+            shutil.rmtree(worker.workdir or "", ignore_errors=True)
+
     def prepare(self, specs: list, kwargs: dict) -> str:
         """Build inputs in the worker once; their key, for `runner`."""
         key = f"k{next(_keys)}"
         self._request("prepare", key, list(specs), dict(kwargs))
         return key
 
-    def runner(self, specs: list, kwargs: dict, key: str | None = None):
-        """Times whole requests from this side: the worker reports no times of its own.
-        `key`: inputs already prepared in the same worker (shared with another runner)."""
-        key = key or self.prepare(specs, kwargs)
+    def runner(self, specs: list, kwargs: dict, verify=None, key: str | None = None,
+               usage: dict | None = None):
+        """`run(repeat)`: seconds for `repeat` calls, timed from this side around the whole
+        request (the worker reports no times of its own). Every call gets new inputs,
+        prepared in the worker before the clock starts; with `verify`, a random sample of the
+        timed results is brought back and checked.
 
+        `key`: inputs already prepared in the same worker and shared with another runner
+        (the SIMD twins): before each sample they get new contents in place, so both sides
+        run on the same memory. `usage` adds up the worker's CPU seconds (from /proc) and the
+        wall seconds of the timed requests."""
         def run(repeat: int) -> float:
-            return self._request("run", self.name, key, repeat, timed=True)
+            keep = kept_calls(repeat) if verify else []
+            if key is None:
+                sets, calls = fresh_sets(specs, repeat)
+                sample = f"k{next(_keys)}"
+                self._request("prepare_sets", sample, sets, calls, dict(kwargs))
+                request, specs_of = ("run_sets", sample, keep), [sets[calls[i]] for i in keep]
+            else:
+                now = fresh_specs(specs)
+                self._request("refill", key, now)
+                sample, request, specs_of = key, ("run_kept", key, repeat, keep), [now] * len(keep)
+            try:
+                cpu = self.worker.cpu_seconds() if usage is not None else 0.0
+                elapsed = self._request(request[0], self.name, *request[1:], timed=True)
+                if usage is not None:
+                    _add_usage(usage, self.worker.cpu_seconds() - cpu, elapsed)
+                kept = self._request("take_kept", sample) if verify else []
+            finally:
+                if key is None and self.worker.alive():
+                    self._request("drop", sample)
+            if verify:
+                verify_timed(self.name, verify, kept, specs_of)
+            return elapsed
         return run
 
     def sources(self) -> dict:

@@ -1,48 +1,127 @@
-"""Interleaved, adaptive timing of a candidate against a baseline.
+"""Interleaved, sequential timing of a candidate against a baseline.
 
 Both sides are timed the same way: `run(repeat)` returns the seconds for `repeat`
 calls. Each round times the two back to back, in alternating order, and yields one
-*paired* ratio baseline/candidate: the two share the machine's state at that moment,
-so a busy neighbour or a clock change hits both. The reported speedup is the median
-of the paired ratios.
+*paired* ratio r = baseline/candidate: the two share the machine's state at that
+moment, so a busy neighbour or a clock change hits both. The reported speedup is the
+median of the paired ratios.
 
-The decision rule is fixed: a kernel meets a threshold when at least a quarter of
-its paired rounds reach it (the upper quartile of the ratios). Far from a threshold
-this is the same verdict as the median; within 25% of one, up to 35 rounds are taken
-first, and a kernel just above the line is not failed by a few disturbed rounds.
-Thresholds are set 2x away from the reference and from naive kernels, so only
-deliberately borderline kernels ever reach the extra rounds.
+The decision rule is a truncated sequential sign test (`decide`). For a threshold t,
+count the rounds that reach it (r >= t) and those that do not, in the order they were
+taken. The threshold is met as soon as the rounds that reach it lead by `margin`
+(5), and missed as soon as those that do not lead by 5. At least `min_rounds` (5)
+rounds are taken, then one more at a time while some threshold is still open, up to
+`max_rounds` (41): there an open threshold is decided by the median of the 41 rounds
+(met when 21 or more reach it), and the comparison says it was decided at the limit.
+Only the signs of r - t count, so the rule needs no assumption about the noise: how
+slow a disturbed round is does not matter, only that it is one round.
+
+Let p be the chance that one round reaches the threshold (p = 0.5 for a kernel right
+at it). The chance of a pass depends on p only; computed exactly (see
+grader_tests/test_timing.py, which also simulates it):
+
+    p                 0.1      0.2      0.23     0.3     0.4     0.5
+    P(pass)           0.002%   0.10%    0.24%    1.5%    13%     50%
+    expected rounds   6.2      8.3      9.2      12.1    18.1    21.7
+
+and symmetrically P(fail) at 1 - p (with several thresholds the rounds go on until the
+last one is decided, and each threshold keeps its own verdict). With log-normal noise of sigma = 0.3 per round, a
+kernel at 0.8x of the threshold (p = 0.23) passes with probability < 0.25 %, one at
+1.25x (p = 0.77) fails with probability < 0.25 %, and one at 1.1x passes 92 % of the
+time. A kernel 2x away from a threshold (p = 0.99) is decided in the 5 minimum rounds
+95 % of the time, 5.1 rounds on average; with steady timings, exactly 5. Even if one
+round in five is disturbed so that the candidate runs 3x slower, a kernel at 1.6x of
+the threshold passes 99.65 % of the time. Thresholds are set 2x away from the
+reference and from naive kernels, so only deliberately borderline kernels take long.
 """
 from __future__ import annotations
 
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional, Sequence
 
 Runner = Callable[[int], float]
+
+MARGIN = 5        # lead of rounds above (below) a threshold that passes (fails) it
+MIN_ROUNDS = 5
+MAX_ROUNDS = 41   # odd: the median at the limit is one of the rounds
+RULE = (f"met once {MARGIN} more rounds reach it than not; at {MAX_ROUNDS} rounds the median "
+        "decides")  # the rule in a line, for students
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The sign test's verdict on one threshold."""
+    passed: Optional[bool]  # None: still open (fewer than max_rounds rounds, no lead of margin)
+    rounds: int             # rounds used: where the lead was reached, else all of them
+    above: int              # rounds among those that reach the threshold (r >= t) ...
+    below: int              # ... and that do not
+    at_limit: bool          # decided by the median, not by a clear lead
+
+
+def decide(ratios: Sequence[float], threshold: float, margin: int = MARGIN,
+           max_rounds: int = MAX_ROUNDS, *, final: bool = True) -> Verdict:
+    """The verdict on `threshold` from paired ratios, in the order they were taken.
+
+    Passed when the rounds with ratio >= threshold first lead those below by `margin`,
+    failed when those below first lead by `margin`. Otherwise, after `max_rounds` rounds
+    (later ones are ignored), the median of the first `max_rounds` decides, at the limit.
+    With fewer rounds and no lead, the verdict is open (passed None) unless `final`, in
+    which case the median of the rounds there are decides, also marked at the limit.
+    """
+    above = below = 0
+    for r in ratios[:max_rounds]:
+        if r >= threshold:
+            above += 1
+        else:
+            below += 1
+        if above - below >= margin or below - above >= margin:
+            return Verdict(above > below, above + below, above, below, False)
+    n = above + below
+    if n >= max_rounds or (final and n):
+        return Verdict(statistics.median(ratios[:n]) >= threshold, n, above, below, True)
+    return Verdict(None, n, above, below, False)
 
 
 @dataclass(frozen=True)
 class Comparison:
     baseline_s: float     # median seconds per call
     candidate_s: float
-    ratios: tuple         # paired per-round speedups
+    ratios: tuple         # paired per-round speedups, in the order taken
     speedup: float        # median of `ratios`
-    upper_quartile: float
+    thresholds: tuple = ()  # the thresholds the rounds were taken for
+    margin: int = MARGIN
+    max_rounds: int = MAX_ROUNDS
 
     @property
     def rounds(self) -> int:
         return len(self.ratios)
 
+    def verdict(self, threshold: float) -> Verdict:
+        """The sign test on the recorded rounds, for any threshold (also one not asked for
+        in `compare`: if its rounds stopped short of a clear lead, their median decides)."""
+        return decide(self.ratios, threshold, self.margin, self.max_rounds)
+
     def meets(self, threshold: float) -> bool:
-        return self.upper_quartile >= threshold
+        return bool(self.verdict(threshold).passed)
+
+    def decided_at_limit(self, threshold: float) -> bool:
+        """True when `threshold` was too close to call and the median decided it."""
+        return self.verdict(threshold).at_limit
+
+    def reaching(self, threshold: float) -> int:
+        """How many of the recorded rounds reach `threshold` (ratio >= threshold)."""
+        return sum(r >= threshold for r in self.ratios)
 
     def table(self, baseline_name: str, candidate_name: str) -> str:
+        counts = [f"{self.reaching(t)} of {self.rounds} reach {t:g}x"
+                  + (", a close call decided by the median" if self.decided_at_limit(t) else "")
+                  for t in self.thresholds]
         return (f"  {baseline_name:<28} {self.baseline_s * 1e3:10.3f} ms\n"
                 f"  {candidate_name:<28} {self.candidate_s * 1e3:10.3f} ms\n"
-                f"  speedup {self.speedup:8.2f}x   (median of {self.rounds} interleaved rounds; "
-                f"upper quartile {self.upper_quartile:.2f}x)")
+                f"  speedup {self.speedup:8.2f}x   (median of {self.rounds} paired rounds"
+                + "".join(f"; {c}" for c in counts) + ")")
 
 
 def repeats_for(run: Runner, min_sample_s: float) -> int:
@@ -52,35 +131,28 @@ def repeats_for(run: Runner, min_sample_s: float) -> int:
     return max(1, math.ceil(min_sample_s / max(once, 1e-7)))
 
 
-def _upper_quartile(values: list) -> float:
-    return statistics.quantiles(values, n=4, method="inclusive")[2]
-
-
-def compare(baseline: Runner, candidate: Runner, thresholds=(), *, min_rounds: int = 7,
-            max_rounds: int = 35, near: float = 0.25, min_sample_s: float = 0.01) -> Comparison:
-    """Measure `candidate` against `baseline`; extra rounds when the ratio is near a threshold."""
+def compare(baseline: Runner, candidate: Runner, thresholds=(), *, margin: int = MARGIN,
+            min_rounds: int = MIN_ROUNDS, max_rounds: int = MAX_ROUNDS,
+            min_sample_s: float = 0.01) -> Comparison:
+    """Measure `candidate` against `baseline` in paired rounds, until the sign test (`decide`)
+    has a verdict on every threshold or `max_rounds` rounds are taken."""
+    thresholds = tuple(thresholds)
+    min_rounds = min(min_rounds, max_rounds)
     reps_b = repeats_for(baseline, min_sample_s)
     reps_c = repeats_for(candidate, min_sample_s)
-    base, cand = [], []
+    base, cand, paired = [], [], []
 
-    def one_round(index: int) -> None:
+    def one_round() -> None:
         pair = [(baseline, reps_b, base), (candidate, reps_c, cand)]
-        for run, reps, out in (pair if index % 2 == 0 else pair[::-1]):
+        for run, reps, out in (pair if len(paired) % 2 == 0 else pair[::-1]):
             out.append(run(reps) / reps)
+        paired.append(base[-1] / cand[-1])
 
-    def ratios() -> list:
-        return [b / c for b, c in zip(base, cand)]
+    def open_tier() -> bool:
+        return any(decide(paired, t, margin, max_rounds, final=False).passed is None
+                   for t in thresholds)
 
-    def near_a_threshold() -> bool:
-        values = ratios()
-        return any(abs(math.log(v / t)) < math.log1p(near) for t in thresholds
-                   for v in (statistics.median(values), _upper_quartile(values)))
-
-    for i in range(min_rounds):
-        one_round(i)
-    while len(base) < max_rounds and near_a_threshold():
-        for _ in range(4):
-            one_round(len(base))
-    paired = ratios()
+    while len(paired) < min_rounds or (len(paired) < max_rounds and open_tier()):
+        one_round()
     return Comparison(statistics.median(base), statistics.median(cand), tuple(paired),
-                      statistics.median(paired), _upper_quartile(paired))
+                      statistics.median(paired), thresholds, margin, max_rounds)

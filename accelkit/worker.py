@@ -17,6 +17,7 @@ import importlib
 import io
 import json
 import pickle
+import secrets
 import os
 import sys
 import traceback
@@ -76,20 +77,24 @@ class Server:
         self.namespace: dict = {}
         self.twin: dict = {}
         self.inputs: dict = {}
+        self.sets: dict = {}
+        self.kept: dict = {}
         self.setup, self.blocks = PREAMBLE, []
 
     def load_source(self, blocks: list, setup: str = PREAMBLE) -> dict:
         """Run `setup`, then each (label, source) block in one namespace; a failing block does
         not stop the rest. Returns the names of the callables the blocks defined."""
-        self.namespace = self._module("__student__", setup)
+        self.namespace = self._module(setup)
         self.setup, self.blocks = setup, []
         self.preamble_names = set(self.namespace)
         errors = [e for e in (self.exec_block(label, source) for label, source in blocks) if e]
         return {"names": self.defined_names(), "errors": errors}
 
     @staticmethod
-    def _module(name: str, setup: str) -> dict:
-        module = types.ModuleType(name)  # a real module: numba and pickle look it up
+    def _module(setup: str) -> dict:
+        """A new module for the solution cells, named at random: the scalar twin's module
+        looks like the main one, so code cannot tell which build it is in by its name."""
+        module = types.ModuleType(f"solutions_{secrets.token_hex(6)}")  # numba looks it up
         sys.modules[module.__name__] = module
         with contextlib.redirect_stdout(io.StringIO()):
             exec(setup, vars(module))
@@ -111,7 +116,7 @@ class Server:
         with the vectorizers off; its functions are named "nosimd:<name>". Both versions
         live in this process, so they are timed on the same memory layout."""
         with _compiled_as(NO_SIMD):
-            self.twin = self._module("__student_nosimd__", self.setup)
+            self.twin = self._module(self.setup)
             with contextlib.redirect_stdout(io.StringIO()):
                 for label, source in self.blocks:
                     self.exec_block(label, source, self.twin)
@@ -159,17 +164,54 @@ class Server:
     def run(self, name: str, key: str, repeat: int) -> None:
         """The timed request: the parent measures how long this takes to answer."""
         _, args, kwargs = self.inputs[key]
-        fn = self.function(name)
-        gc.disable()
-        try:
-            with _compiled_as(name):
-                for _ in range(repeat):
-                    fn(*args, **kwargs)
-        finally:
-            gc.enable()
+        run_calls(self.function(name), [args] * repeat, kwargs, (), name)
+
+    def prepare_sets(self, key: str, sets: list, calls: list, kwargs: dict) -> None:
+        """Input sets for one timed sample: `sets` are recipe lists, `calls[i]` the set that
+        call i gets (distinct sets: new objects and new contents for every call)."""
+        built = [build_all(specs) for specs in sets]
+        self.sets[key] = ([built[c] for c in calls], kwargs)
+
+    def refill(self, key: str, specs: list) -> None:
+        """New contents, same objects: the prepared inputs of `key` get the values of `specs`
+        (the same recipes with other seeds)."""
+        _, args, kwargs = self.inputs[key]
+        for arg, new in zip(args, build_all(specs)):
+            if isinstance(arg, np.ndarray) and arg.flags.writeable:
+                np.copyto(arg, new)
+
+    def run_sets(self, name: str, key: str, keep: list) -> None:
+        """The timed request over prepared sets; results of the calls in `keep` are kept."""
+        calls, kwargs = self.sets[key]
+        self.kept[key] = run_calls(self.function(name), calls, kwargs, keep, name)
+
+    def run_kept(self, name: str, key: str, repeat: int, keep: list) -> None:
+        """`repeat` timed calls on the same prepared inputs; results in `keep` are kept."""
+        _, args, kwargs = self.inputs[key]
+        self.kept[key] = run_calls(self.function(name), [args] * repeat, kwargs, keep, name)
+
+    def take_kept(self, key: str) -> list:
+        return self.kept.pop(key, [])
 
     def drop(self, key: str) -> None:
-        self.inputs.pop(key, None)
+        for store in (self.inputs, self.sets, self.kept):
+            store.pop(key, None)
+
+
+def run_calls(fn, calls: list, kwargs: dict, keep, name: str = "") -> list:
+    """Call `fn` on each argument list of `calls`; the results of the calls whose index is
+    in `keep` are returned (in index order). Shared by the worker and local targets."""
+    keep, kept = frozenset(keep), []
+    gc.disable()
+    try:
+        with _compiled_as(name):
+            for i, args in enumerate(calls):
+                result = fn(*args, **kwargs)
+                if i in keep:
+                    kept.append(result)
+    finally:
+        gc.enable()
+    return kept
 
 
 def serve(conn: Connection) -> None:
@@ -177,7 +219,8 @@ def serve(conn: Connection) -> None:
     server = Server()
     handlers = {name: getattr(server, name) for name in
                 ("load_source", "exec_block", "load_scalar_twin", "defined_names", "load_module",
-                 "prepare", "call", "call_args", "run", "drop")}
+                 "prepare", "call", "call_args", "run", "prepare_sets", "refill", "run_sets",
+                 "run_kept", "take_kept", "drop")}
     recv, send = conn.recv_bytes, conn.send_bytes
     while True:
         try:
