@@ -28,6 +28,23 @@ def functions_in_blocks(blocks: list) -> dict:
     return found
 
 
+MODULE_LEVEL = "<module level>"  # key of the cells' top-level code in a sources dict
+
+
+def module_level_code(blocks: list) -> str:
+    """The top-level statements of (label, source) blocks that are not function or class
+    definitions: code that runs once, when the cells are loaded."""
+    parts = []
+    for _, source in blocks:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        parts += [ast.get_source_segment(source, node) or "" for node in tree.body
+                  if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+    return "\n".join(parts)
+
+
 def _plain(f):
     """The Python function behind a numba dispatcher, or `f` itself."""
     return getattr(f, "py_func", f)
@@ -68,10 +85,12 @@ def reachable(root: str, functions: dict) -> list:
 
 
 def names_used(root: str, functions: dict) -> dict:
-    """{name or attribute: [functions using it]} over the code reachable from `root`: the
-    syntax tree, so comments and strings never count."""
+    """{name or attribute: [functions using it]} over the code reachable from `root`, and the
+    cells' top-level code where `functions` has it (MODULE_LEVEL): the syntax tree, so
+    comments and strings never count."""
     used: dict = {}
-    for name in reachable(root, functions):
+    names = reachable(root, functions) + ([MODULE_LEVEL] if MODULE_LEVEL in functions else [])
+    for name in names:
         for node in ast.walk(ast.parse(functions[name])):
             word = node.id if isinstance(node, ast.Name) else \
                 node.attr if isinstance(node, ast.Attribute) else None

@@ -40,23 +40,19 @@ def matmul_naive(A: np.ndarray, B: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def _matmul_ikj_rows(A, B, C, lo, hi):
-    k = A.shape[1]
+def _matmul_ikj(A, B, C):
+    m, k = A.shape
     n = B.shape[1]
-    for i in range(lo, hi):
+    for i in range(m):
         for p in range(k):
             a = A[i, p]
             for j in range(n):
                 C[i, j] += a * B[p, j]  # a row of B and a row of C: contiguous, vectorized
 
 
-def _matmul_ikj(A, B, C):
-    _matmul_ikj_rows(A, B, C, 0, A.shape[0])
-
-
 def matmul_serial(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """The cache-friendly i-k-j loop in numba, untiled, on one thread: the baseline of tiling
-    (notebook 02) and of threading (05), where it is the row-panel kernel run over all rows."""
+    (notebook 02) and of threading (05)."""
     return run_matmul_kernel(_matmul_ikj, A, B)
 
 

@@ -143,3 +143,14 @@ def cell_scores(db_url: str, student: str) -> dict:
             for grade in notebook.grades:
                 scores[(notebook.name, grade.name)] = (grade.score, grade.max_score)
     return scores
+
+
+def not_measured(root: Path, student: str) -> list:
+    """"notebook: grade_id" of each test cell of a student's autograded submission that the
+    grader could not measure (a busy machine: `checks.NotMeasured`), to be regraded."""
+    found = []
+    for path in sorted((Path(root) / "autograded" / student / ASSIGNMENT).glob("*.ipynb")):
+        for cell in nbformat.read(path, 4).cells:
+            if any(o.get("ename") == "NotMeasured" for o in cell.get("outputs", [])):
+                found.append(f"{path.stem}: {cell.metadata.get('nbgrader', {}).get('grade_id')}")
+    return found

@@ -194,6 +194,9 @@ class TrustedGrade(NbGraderPreprocessor):
                     t0 = time.perf_counter()
                     cell.outputs = session.run_cell(cell.source)
                     failed = any(o.output_type == "error" for o in cell.outputs)
+                    if any(o.get("ename") == "NotMeasured" for o in cell.outputs):
+                        self.log.warning("!" * 20 + " %s not measured: the machine was busy; "
+                                         "regrade this submission", cell.metadata.nbgrader["grade_id"])
                     self.log.info("%-40s %s (%.1f s)", cell.metadata.nbgrader["grade_id"],
                                   "failed" if failed else "ran", time.perf_counter() - t0)
         self.log.info("Trusted grading took %.1f s", time.perf_counter() - started)

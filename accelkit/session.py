@@ -57,7 +57,8 @@ class GradingSession:
                               policy=policy)
         self.trusted = Worker(("load_module", "accelkit.baselines"), memory_mb, label="baseline")
         self._baselines: dict = {}
-        self.sources = analysis.functions_in_blocks(blocks)
+        self.sources = {**analysis.functions_in_blocks(blocks),
+                        analysis.MODULE_LEVEL: analysis.module_level_code(blocks)}
         self.namespace: dict | None = None
         self.load_errors: list = []
 

@@ -416,17 +416,20 @@ def _local_asm_notes(target) -> list:
 
 # What code can use to tell the build it runs in (vectorizers on or off) from the other.
 BUILD_TELLTALES = {"config", "LOOP_VECTORIZE", "SLP_VECTORIZE", "__name__", "__module__",
-                   "globals", "builtins", "sys", "inspect", "gc", "time", "perf_counter",
-                   "monotonic", "process_time", "__import__", "importlib"}
+                   "globals", "builtins", "sys", "inspect", "gc", "__import__", "importlib",
+                   "getattr", "setattr", "vars"}
+CLOCKS = {"time", "perf_counter", "perf_counter_ns", "monotonic", "process_time"}  # in kernels
 
 
 def _build_telltales(target) -> list:
-    """"name (in f, g)" for each name reachable from the kernel that could tell its two
-    builds apart (numba's settings, the module, clocks): such code could run slower on
-    purpose when compiled without SIMD."""
+    """"name (in f, g)" for each name that could tell the kernel's two builds apart: numba's
+    settings, the module, state shared between modules (builtins, sys) – in the functions the
+    kernel reaches or the cells' top-level code, which runs once per build – and clocks in
+    those functions. Such code could run slower on purpose when compiled without SIMD."""
     used = analysis.names_used(target.name, target.sources())
     return [f"{word} (in {', '.join(fns)})" for word, fns in sorted(used.items())
-            if word in BUILD_TELLTALES]
+            if word in BUILD_TELLTALES
+            or word in CLOCKS and fns != [analysis.MODULE_LEVEL]]
 
 
 def check_simd_speedup(fn, inputs: list, verify, tiers: list) -> float:

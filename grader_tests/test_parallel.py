@@ -158,6 +158,7 @@ def test_a_speedup_without_parallelism_earns_nothing():
     assert float(message.split("kept only ")[1].split()[0]) < parallel.parallelism_floor(2, 8)
     greedy = GIL_KERNEL.replace("    n = num_threads or cpu_count()", "    n = 2").replace(
         "@njit\ndef _rows", "@njit(nogil=True)\ndef _rows")
+    cell = SPEED_CELL.replace("{baseline}", "matmul_serial").replace("384", "768").format(cores=2)
     assert "asked for one thread, it must use one" in error_of(grade(greedy, cell))
 
 
