@@ -86,10 +86,12 @@ def reachable(root: str, functions: dict) -> list:
 
 def names_used(root: str, functions: dict) -> dict:
     """{name or attribute: [functions using it]} over the code reachable from `root`, and the
-    cells' top-level code where `functions` has it (MODULE_LEVEL): the syntax tree, so
-    comments and strings never count."""
+    cells' top-level code (MODULE_LEVEL, where `functions` has it) when that code sets a
+    global those functions read: the syntax tree, so comments and strings never count."""
     used: dict = {}
-    names = reachable(root, functions) + ([MODULE_LEVEL] if MODULE_LEVEL in functions else [])
+    names = reachable(root, functions)
+    if MODULE_LEVEL in functions and _reads_module_state(names, functions):
+        names.append(MODULE_LEVEL)
     for name in names:
         for node in ast.walk(ast.parse(functions[name])):
             word = node.id if isinstance(node, ast.Name) else \
@@ -109,6 +111,22 @@ def local_names(tree: ast.AST) -> set:
         elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             bound.add(node.id)
     return bound
+
+
+def _reads_module_state(names: list, functions: dict) -> bool:
+    """Whether the functions `names` read a global that the cells' top-level code sets."""
+    try:
+        top = ast.parse(functions[MODULE_LEVEL])
+    except SyntaxError:
+        return True
+    set_at_top = {n.id for n in ast.walk(top) if isinstance(n, ast.Name)
+                  and isinstance(n.ctx, ast.Store)}
+    for name in names:
+        tree = ast.parse(functions[name])
+        if set_at_top & ({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+                         - local_names(tree)):
+            return True
+    return False
 
 
 def delegations(root: str, functions: dict) -> list:

@@ -362,7 +362,10 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
           f"(needed: ≥ {floor:.2f}), {one['cpu_s'] / one['wall_s']:.2f} with {kwarg}=1")
     plots.show_speedup(target.name, res, [(need, f"≥ {need:g}x")],
                        f"{target.name} vs {serial_name}\n{cores} core(s)")
-    if one["cpu_s"] > 1.25 * one["wall_s"] + 0.02:
+    # CPU time is judged only where the grader reads it from outside (a worker): in the
+    # student's own kernel, other threads of that process (BLAS helpers, Jupyter) count too.
+    outside = isinstance(target, RemoteFunction)
+    if outside and one["cpu_s"] > 1.25 * one["wall_s"] + 0.02:
         raise AssertionError(
             f"{target.name}({kwarg}=1) kept {one['cpu_s'] / one['wall_s']:.2f} cores busy: asked "
             "for one thread, it must use one.\n  hint: pass num_threads on to the pool (and to "
@@ -379,14 +382,15 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
             "  hint: is the work really split over threads that run at the same time? A numba "
             "kernel releases the GIL only with @njit(nogil=True), and a pool that waits for each "
             "task before submitting the next one is serial")
-    if busy < floor:
+    if outside and busy < floor:
         raise AssertionError(
             f"{target.name} kept only {busy:.2f} cores busy on average while it was timed; a "
             f"parallel kernel on {cores} cores keeps at least {floor:.2f} busy. Its speedup "
             "comes from somewhere else, and this exercise grades parallelism.\n  hint: do the "
             "threads run at the same time, or one after another (the GIL, .result() after each "
             "submit)?")
-    print(f"✓ speedup {res.speedup:.2f}x (needed {goal}), {busy:.2f} cores busy")
+    print(f"✓ speedup {res.speedup:.2f}x (needed {goal}), {busy:.2f} cores busy"
+          + ("" if outside else " (CPU time is checked again, from outside, when graded)"))
 
 
 def check_pool_and_blas_limit(fn) -> None:

@@ -210,8 +210,8 @@ class RemoteFunction:
         timed results is brought back and checked.
 
         `key`: inputs already prepared in the same worker and shared with another runner
-        (the SIMD twins): before each sample they get new contents in place, so both sides
-        run on the same memory. `usage` adds up the worker's CPU seconds (from /proc) and the
+        (the SIMD twins, two builds of the same code): both sides run on the same memory,
+        whose layout decides their ratio; their timed results are verified all the same. `usage` adds up the worker's CPU seconds (from /proc) and the
         wall seconds of the timed requests."""
         def run(repeat: int) -> float:
             keep = kept_calls(repeat) if verify else []
@@ -220,10 +220,10 @@ class RemoteFunction:
                 sample = f"k{next(_keys)}"
                 self._request("prepare_sets", sample, sets, calls, dict(kwargs))
                 request, specs_of = ("run_sets", sample, keep), [sets[calls[i]] for i in keep]
-            else:
-                now = fresh_specs(specs)
-                self._request("refill", key, now)
-                sample, request, specs_of = key, ("run_kept", key, repeat, keep), [now] * len(keep)
+            else:  # the last call only: keeping earlier results would change where later
+                # outputs are allocated, and with it the ratio of the two builds
+                keep = [repeat - 1] if verify else []
+                sample, request, specs_of = key, ("run_kept", key, repeat, keep), [specs] * len(keep)
             try:
                 cpu = self.worker.cpu_seconds() if usage is not None else 0.0
                 elapsed = self._request(request[0], self.name, *request[1:], timed=True)

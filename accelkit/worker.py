@@ -172,14 +172,6 @@ class Server:
         built = [build_all(specs) for specs in sets]
         self.sets[key] = ([built[c] for c in calls], kwargs)
 
-    def refill(self, key: str, specs: list) -> None:
-        """New contents, same objects: the prepared inputs of `key` get the values of `specs`
-        (the same recipes with other seeds)."""
-        _, args, kwargs = self.inputs[key]
-        for arg, new in zip(args, build_all(specs)):
-            if isinstance(arg, np.ndarray) and arg.flags.writeable:
-                np.copyto(arg, new)
-
     def run_sets(self, name: str, key: str, keep: list) -> None:
         """The timed request over prepared sets; results of the calls in `keep` are kept."""
         calls, kwargs = self.sets[key]
@@ -219,7 +211,7 @@ def serve(conn: Connection) -> None:
     server = Server()
     handlers = {name: getattr(server, name) for name in
                 ("load_source", "exec_block", "load_scalar_twin", "defined_names", "load_module",
-                 "prepare", "call", "call_args", "run", "prepare_sets", "refill", "run_sets",
+                 "prepare", "call", "call_args", "run", "prepare_sets", "run_sets",
                  "run_kept", "take_kept", "drop")}
     recv, send = conn.recv_bytes, conn.send_bytes
     while True:

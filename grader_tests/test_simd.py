@@ -73,9 +73,11 @@ def test_simd_speedup_tells_vectorized_from_scalar_in_grading_workers():
         def verify(name, result, x, modified=()):
             assert np.array_equal(result, 2 * x.build()) and not modified
 
-        inputs = [simd.Array((65536,), "float32", seed=1)]
-        assert simd.check_simd_speedup(ns["double"], inputs, verify, [(1.5, 1.0)]) == 1.0
-        assert simd.check_simd_speedup(ns["double_checked"], inputs, verify, [(1.5, 1.0)]) == 0.0
+        # an in-cache copy-and-scale is bound by loads and stores: about 1.3-1.6x from SIMD here,
+        # against 1.0x for the scalar loop; 1.2x lies between them
+        inputs = [simd.Array((65536,), "float32", "shifted", seed=1)]
+        assert simd.check_simd_speedup(ns["double"], inputs, verify, [(1.2, 1.0)]) == 1.0
+        assert simd.check_simd_speedup(ns["double_checked"], inputs, verify, [(1.2, 1.0)]) == 0.0
 
 
 def test_simd_speedup_refuses_code_that_reads_the_vectorizer_settings():
