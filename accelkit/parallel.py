@@ -298,8 +298,9 @@ def free_cores(target, cores: int, seconds: float = 0.25) -> float:
 
 
 def parallelism_floor(cores: int, cap: float) -> float:
-    """CPU seconds per wall second a parallel kernel must keep busy: 1 + 0.4 per extra core."""
-    return 1.0 + 0.4 * (min(cores, cap) - 1)
+    """CPU seconds per wall second a parallel kernel must keep busy: 1 + 0.25 per extra core
+    (serial parts – allocation, the pool's start – keep honest code well below all cores)."""
+    return 1.0 + 0.25 * (min(cores, cap) - 1)
 
 
 def _wait_for_free_cores(target, cores: int, what: str, tries: int = 3) -> float:
