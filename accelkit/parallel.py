@@ -377,7 +377,14 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
         goal = f"≥ {need:g}x on 2 cores"
     else:
         goal = f"≥ {need:.2f}x on {cores} cores ({efficiency:g} x cores, at most {cap:g}x)"
-    if not res.meets(need):
+    if not res.meets(need) and not outside:
+        # In the student's own kernel the pool, the trusted baseline and the checks share one
+        # process (and one BLAS thread setting): the grader measures in separate processes.
+        print(f"⚠ here {target.name} runs {res.speedup:.2f}x as fast as {serial_name} (the goal "
+              f"is {goal}); in this notebook your pool shares its process with the trusted "
+              "kernel and the checks, so this is a rough figure – grading measures it in "
+              "separate processes. Speed up the parallel part if it stays near 1x.")
+    elif not res.meets(need):
         raise AssertionError(
             f"{target.name} runs {res.speedup:.2f}x as fast as {serial_name}; needed {goal}.\n"
             "  hint: is the work really split over threads that run at the same time? A numba "
@@ -390,8 +397,9 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
             "comes from somewhere else, and this exercise grades parallelism.\n  hint: do the "
             "threads run at the same time, or one after another (the GIL, .result() after each "
             "submit)?")
-    print(f"✓ speedup {res.speedup:.2f}x (needed {goal}), {busy:.2f} cores busy"
-          + ("" if outside else " (CPU time is checked again, from outside, when graded)"))
+    if res.meets(need):
+        print(f"✓ speedup {res.speedup:.2f}x (needed {goal}), {busy:.2f} cores busy"
+              + ("" if outside else " (CPU time is checked again, from outside, when graded)"))
 
 
 def check_pool_and_blas_limit(fn) -> None:
