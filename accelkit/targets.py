@@ -98,7 +98,6 @@ class LocalTarget:
         feedback in the student's own kernel; grading gives every call new inputs, see
         `RemoteFunction.runner`); with `verify`, a random sample of the results is checked;
         `usage` adds up the CPU and wall seconds of the timed calls."""
-        sets = [list(specs)]
         args = build_all(specs)
 
         def run(repeat: int) -> float:
@@ -109,7 +108,7 @@ class LocalTarget:
             _add_usage(usage, time.process_time() - cpu, elapsed)
             if verify:  # on one BLAS thread: idle helper threads would spin into the next sample
                 with threadpool_limits(limits=1):
-                    verify_timed(self.name, verify, kept, [sets[0]] * len(keep))
+                    verify_timed(self.name, verify, kept, [specs] * len(keep))
             return elapsed
         return run
 
@@ -167,9 +166,9 @@ class RemoteFunction:
         key = f"k{next(_keys)}"
         self._request("prepare", key, list(specs), dict(kwargs))
         try:
-            self._request("run", self.name, key, 1)
+            self._request("run_kept", self.name, key, 1, [])
             base = self.worker.reset_peak_rss()
-            self._request("run", self.name, key, 1)
+            self._request("run_kept", self.name, key, 1, [])
             peak = self.worker.peak_rss() - base
             reply = self._request("call", self.name, key)
         finally:
@@ -179,10 +178,10 @@ class RemoteFunction:
 
     def first_call_peak(self, specs: list, kwargs: dict) -> tuple:
         """(result, its inputs, peak extra bytes of the call, bytes the solution cells took at
-        load), in a
-        fresh worker: the solution cells loaded anew and compiled on small inputs of the same
-        types (`cases.shrunk`), then one call at full size on new inputs – the first at that
-        size, so buffers a kernel keeps between calls count. Read from /proc by this side."""
+        load), in a fresh worker: the solution cells loaded anew and compiled on small inputs
+        of the same types (`cases.shrunk`), then one call at full size on new inputs – the
+        first at that size, so buffers a kernel keeps between calls count. Read from /proc by
+        this side."""
         worker = self.worker.fresh_copy("memory")
         try:
             worker.start(self.timeout)
@@ -215,8 +214,9 @@ class RemoteFunction:
 
         `key`: inputs already prepared in the same worker and shared with another runner
         (the SIMD twins, two builds of the same code): both sides run on the same memory,
-        whose layout decides their ratio; their timed results are verified all the same. `usage` adds up the worker's CPU seconds (from /proc) and the
-        wall seconds of the timed requests."""
+        whose layout decides their ratio; their timed results are verified all the same.
+        `usage` adds up the worker's CPU seconds (from /proc) and the wall seconds of the
+        timed requests."""
         def run(repeat: int) -> float:
             keep = kept_calls(repeat) if verify else []
             if key is None:

@@ -161,11 +161,6 @@ class Server:
         with _compiled_as(name):
             return self.function(name)(*args, **kwargs)
 
-    def run(self, name: str, key: str, repeat: int) -> None:
-        """The timed request: the parent measures how long this takes to answer."""
-        _, args, kwargs = self.inputs[key]
-        run_calls(self.function(name), [args] * repeat, kwargs, (), name)
-
     def prepare_sets(self, key: str, sets: list, calls: list, kwargs: dict) -> None:
         """Input sets for one timed sample: `sets` are recipe lists, `calls[i]` the set that
         call i gets (distinct sets: new objects and new contents for every call)."""
@@ -178,7 +173,8 @@ class Server:
         self.kept[key] = run_calls(self.function(name), calls, kwargs, keep, name)
 
     def run_kept(self, name: str, key: str, repeat: int, keep: list) -> None:
-        """`repeat` timed calls on the same prepared inputs; results in `keep` are kept."""
+        """The timed request on prepared inputs (the parent measures how long it takes to
+        answer): `repeat` calls on the same inputs; results of the calls in `keep` are kept."""
         _, args, kwargs = self.inputs[key]
         self.kept[key] = run_calls(self.function(name), [args] * repeat, kwargs, keep, name)
 
@@ -211,7 +207,7 @@ def serve(conn: Connection) -> None:
     server = Server()
     handlers = {name: getattr(server, name) for name in
                 ("load_source", "exec_block", "load_scalar_twin", "defined_names", "load_module",
-                 "prepare", "call", "call_args", "run", "prepare_sets", "run_sets",
+                 "prepare", "call", "call_args", "prepare_sets", "run_sets",
                  "run_kept", "take_kept", "drop")}
     recv, send = conn.recv_bytes, conn.send_bytes
     while True:
