@@ -1,10 +1,10 @@
 """nbgrader preprocessors of the course (selected in nbgrader_config.py).
 
-Autograde runs, in order: `ResilientExecute` (the notebook in its kernel, as nbgrader
-always does, but inside the sandbox, and a dead kernel no longer fails the whole
-notebook), then `TrustedGrade` (every test cell re-run in the trusted grader, its
-outputs replacing what the student's kernel printed), then nbgrader's own steps that
-read the outputs into the gradebook.
+Autograde runs, in order: `ResilientExecute` (the student's cells in their kernel, as
+nbgrader does, but inside the sandbox, without the test cells, and a dead kernel no
+longer fails the whole notebook), then `TrustedGrade` (every test cell run in the
+trusted grader, its outputs becoming the cell's), then nbgrader's own steps that read
+the outputs into the gradebook.
 """
 from __future__ import annotations
 
@@ -64,7 +64,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
 
 class ResilientExecute(Execute):
-    """nbgrader's Execute, in the sandbox, and a kernel that dies only stops the kernel run.
+    """nbgrader's Execute, in the sandbox, skipping test cells; a kernel that dies only stops
+    the kernel run.
 
     Grades come from `TrustedGrade`, which does not need the kernel, so a segfault or
     ``os._exit`` in a student's cell costs only what it broke.
@@ -117,6 +118,12 @@ class ResilientExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
+            return cell, resources
+        if is_test_cell(cell):
+            # Test cells (hidden parts restored) never run in the student's kernel: code
+            # there could read or print their source, and `TrustedGrade` gives them their
+            # outputs. Only the student's own cells run here, for the feedback.
+            cell.outputs = []
             return cell, resources
         if self._dead is not None:
             cell.outputs = [_note(f"Not run: the kernel died in cell {self._dead}.")]

@@ -46,6 +46,7 @@ Runner = Callable[[int], float]
 MARGIN = 5        # lead of rounds above (below) a threshold that passes (fails) it
 MIN_ROUNDS = 5
 MAX_ROUNDS = 41   # odd: the median at the limit is one of the rounds
+MAX_REPEAT = 1 << 20  # calls per sample at most
 RULE = (f"met once {MARGIN} more rounds reach it than not; at {MAX_ROUNDS} rounds the median "
         "decides")  # the rule in a line, for students
 
@@ -125,10 +126,19 @@ class Comparison:
 
 
 def repeats_for(run: Runner, min_sample_s: float) -> int:
-    """How many calls make one sample last at least `min_sample_s` (after a warm-up call)."""
-    run(1)  # warm-up: JIT compilation and first-touch page faults are not timed
-    once = min(run(1) for _ in range(3))
-    return max(1, math.ceil(min_sample_s / max(once, 1e-7)))
+    """How many calls make one sample last at least `min_sample_s`: after an untimed warm-up
+    call (JIT compilation, first-touch page faults), the count grows until a sample of that
+    many calls lasts that long. Measured on whole samples, never extrapolated from one call:
+    a request's fixed cost (the round trip to a worker, ~0.3 ms) would pass for the kernel's
+    time, give too few calls per sample and pull every ratio towards 1."""
+    run(1)
+    repeat = 1
+    while True:
+        seconds = run(repeat)
+        if seconds >= min_sample_s or repeat >= MAX_REPEAT:
+            return repeat
+        grown = math.ceil(repeat * 1.2 * min_sample_s / max(seconds, 1e-9))
+        repeat = min(MAX_REPEAT, max(2 * repeat, grown))
 
 
 def compare(baseline: Runner, candidate: Runner, thresholds=(), *, margin: int = MARGIN,

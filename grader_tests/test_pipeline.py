@@ -130,3 +130,20 @@ def test_batch_grading_reports_failures_and_goes_on(tmp_path, examples):
     assert (root / "grades.csv").exists() and (root / "feedback" / "naive").is_dir()
     assert scores_of(root, "naive", "02_blocked_matmul") == next(
         e.expected for e in chosen if e.student == "naive")
+
+
+@pytest.mark.skipif(SELECTED and "07_mixed_precision" not in SELECTED, reason="07 not selected")
+def test_hidden_tests_never_reach_the_students_kernel(graded_course):
+    """A hook in a solution cell echoes every cell the kernel runs: it ran (the try-it cell's
+    echo is there), yet no test cell's source, hidden part included, was echoed."""
+    root, _, _ = graded_course
+    nb = nbformat.read(root / "autograded" / "peek_hidden_tests" / course.ASSIGNMENT
+                       / "07_mixed_precision.ipynb", 4)
+    outputs = json.dumps([c.get("outputs") for c in nb.cells])
+    assert "PEEK>> # Try it" in outputs
+    test_cells = [c for c in nb.cells if c.cell_type == "code" and utils.is_grade(c)
+                  and not utils.is_solution(c)]
+    assert test_cells and "HIDDEN TESTS" in "".join(c.source for c in test_cells)
+    assert "HIDDEN TESTS" not in outputs
+    for cell in test_cells:
+        assert cell.source.splitlines()[0] not in outputs.replace("\\n", "\n")

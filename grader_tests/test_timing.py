@@ -165,7 +165,7 @@ def test_verdicts_are_monotone_in_the_threshold():
 
 # --- compare on fake runners ------------------------------------------------------------------
 
-WARMUPS = 4  # calls of each runner in repeats_for before the rounds
+WARMUPS = 2  # calls of each runner in repeats_for before the rounds (min_sample_s=0)
 
 
 def fixed(seconds: float):
@@ -265,3 +265,16 @@ def test_compare_on_noisy_runners_agrees_with_decide():
         assert result.rounds == max(5, *(v.rounds for v in verdicts))
         assert all(v.passed is not None for v in verdicts)
         assert [result.meets(t) for t in (T, T / 1.5)] == [v.passed for v in verdicts]
+
+
+def test_repeats_cover_the_sample_time_despite_a_fixed_cost_per_request():
+    """A worker's round trip (0.3 ms here) must not pass for the kernel's time (10 us)."""
+    calls = []
+
+    def run(repeat: int) -> float:
+        calls.append(repeat)
+        return 3e-4 + 1e-5 * repeat
+    repeat = timing.repeats_for(run, 0.01)
+    assert run(repeat) >= 0.01 and repeat >= 970
+    assert len(calls) <= 8    # a few growing samples, not one call at a time
+    assert timing.repeats_for(fixed(0.5), 0.01) == 1   # one call already lasts long enough
