@@ -41,6 +41,10 @@ c.Autograde.autograde_preprocessors = [
 c.Execute.timeout = 30           # seconds per cell in the student's kernel (nbgrader's default)
 c.TrustedGrade.call_timeout = 30  # seconds per call into student code in the grader
 c.TrustedGrade.memory_mb = 4096   # address-space limit of a grading worker
+# Speed thresholds fit the machine they were calibrated on (`accelkit calibrate` writes
+# calibration.json here). Without a fitting calibration of this machine: "warn" in the log,
+# "required" refuses to grade (set it on the course's grading server), "off" says nothing.
+c.TrustedGrade.calibration = "warn"
 
 # Student code (kernel and grading workers) runs as an unprivileged uid with the course
 # directory hidden and no network, when the grader runs as root on Linux (see README).

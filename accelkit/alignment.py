@@ -15,23 +15,17 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from accelkit import plots, timing
 from accelkit.checks import _deferred, check_raises
 from accelkit.targets import RemoteFunction
+from accelkit.tools import PAGE, address_of, alignment_probe, transpose_into
 
 __all__ = ["Buffer", "alignment_probe", "check_aligned_empty", "check_is_aligned",
            "check_aligned_matrix", "check_padding_speed", "check_raises", "PROBE_NAME",
            "transpose_into", "address_of"]
 
 PROBE_NAME = "grading_probe"
-PAGE = 4096
-
-
-def address_of(arr: np.ndarray) -> int:
-    """The address of the first byte of `arr`'s data."""
-    return arr.__array_interface__["data"][0]
 
 
 @dataclass(frozen=True)
@@ -55,62 +49,6 @@ class Buffer:
     def describe(self) -> str:
         return (f"{self.dtype} {'x'.join(map(str, self.shape)) or 'scalar'} starting "
                 f"{self.offset} bytes after a 4096-byte boundary")
-
-
-@njit
-def transpose_into(a, out):
-    """out = a.T, walking `out` down its columns: every write lands one row stride further."""
-    rows, cols = a.shape
-    for i in range(rows):
-        for j in range(cols):
-            out[j, i] = a[i, j]
-
-
-# -- the probe (runs where the student's functions live) ---------------------------------
-def _keeps_alive(arr: np.ndarray) -> bool:
-    """Fill `arr`, churn the allocator, and see whether the values survived."""
-    if arr.size == 0:
-        return True
-    value = arr.dtype.type(7)
-    arr[...] = value
-    churn = 64 if arr.nbytes < (1 << 20) else 4
-    others = [np.full((arr.nbytes + 16 * k) // 8 + 1, -1.0) for k in range(churn)]
-    survived = bool(np.all(arr == value))
-    del others
-    return survived
-
-
-def layout_of(arr) -> dict:
-    """Plain-data description of an array's memory layout (and whether it is usable)."""
-    if not isinstance(arr, np.ndarray):
-        return {"ndarray": False, "type": type(arr).__name__}
-    report = {"ndarray": True, "shape": tuple(arr.shape), "dtype": str(arr.dtype),
-              "strides": tuple(arr.strides), "address": address_of(arr) % (2 * PAGE),
-              "writeable": bool(arr.flags.writeable), "c_contiguous": bool(arr.flags.c_contiguous),
-              "referenced": bool(arr.flags.owndata or arr.base is not None)}
-    report["alive"] = _keeps_alive(arr) if arr.flags.writeable else True
-    return report
-
-
-def alignment_probe(namespace: dict):
-    """The probe the setup cell binds as ``grading_probe``: it finds the student's functions
-    in `namespace` (the notebook's globals) and reports on what they return."""
-    matrices: dict = {}
-
-    def grading_probe(op: str, name: str, *args, **kwargs):
-        fn = namespace[name]
-        if op == "layout":
-            return layout_of(fn(*args, **kwargs))
-        if op == "transpose":
-            key = (name, args, tuple(sorted(kwargs.items())))
-            if key not in matrices:
-                a, out = fn(*args, **kwargs), fn(*args, **kwargs)
-                a[...] = np.arange(a.size, dtype=a.dtype).reshape(a.shape)
-                matrices[key] = (a, out)
-            transpose_into(*matrices[key])
-            return None
-        raise ValueError(f"unknown probe request {op!r}")
-    return grading_probe
 
 
 def _probe_of(fn):

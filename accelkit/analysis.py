@@ -153,3 +153,38 @@ def delegations(root: str, functions: dict) -> list:
             if what:
                 problems.append(f"{name}(), line {getattr(node, 'lineno', '?')}: {what}")
     return problems
+
+
+BYPASS_MODULES = {"importlib", "builtins", "imp", "runpy", "zipimport", "pkgutil"}
+BYPASS_NAMES = {"__import__", "__builtins__", "__loader__", "__spec__", "__subclasses__",
+                "__globals__", "__code__", "__closure__", "__defaults__", "__kwdefaults__",
+                "meta_path", "path_hooks"}
+
+
+def import_bypasses(source: str) -> list:
+    """What in a solution cell goes around its import statements (which the worker guards) or
+    into the objects the setup cell made: the import machinery, `sys.modules`, the dunder
+    names of functions and modules; empty if nothing."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.split(".")[0] in BYPASS_MODULES]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in BYPASS_MODULES:
+            found.append(node.module)
+        elif isinstance(node, ast.Name) and node.id in BYPASS_NAMES:
+            found.append(node.id)
+        elif isinstance(node, ast.Attribute) and node.attr in BYPASS_NAMES:
+            found.append(node.attr)
+        elif (isinstance(node, ast.Attribute) and node.attr == "modules"
+              and isinstance(node.value, ast.Name) and node.value.id == "sys"):
+            found.append("sys.modules")
+        elif isinstance(node, ast.ImportFrom) and node.module == "sys" and any(
+                a.name == "modules" for a in node.names):
+            found.append("sys.modules")
+        elif isinstance(node, ast.Constant) and node.value in BYPASS_NAMES:
+            found.append(repr(node.value))    # getattr(x, "__globals__")
+    return sorted(set(found))

@@ -1,9 +1,9 @@
-"""Command line of the course: ``accelkit examples | grade | scores | validate | margins | bench``."""
+"""Command line of the course: ``accelkit examples | grade | scores | validate | margins |
+calibrate | bench``."""
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -76,36 +76,67 @@ def cmd_scores(args) -> int:
     return 0
 
 
-SPEED_LINE = re.compile(r"speedup\s+([\d.]+)x\s+\(median of (\d+) paired rounds")
-THRESHOLDS = re.compile(r"(?:thresholds: |needed: |least )?≥ ([\d.]+)x|\(needed: ([\d.]+)x\)")
-
-
-def measured_speedups(nb_path: Path) -> list:
-    """(grade_id, [(speedup, rounds)], [thresholds]) of each timed test cell."""
-    import nbformat
-
-    rows = []
-    for cell in nbformat.read(nb_path, 4).cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
-        text = "".join(o.get("text", "") for o in cell.get("outputs", []))
-        found = SPEED_LINE.findall(text)
-        if grade_id.startswith("test_") and found:
-            thresholds = sorted({float(a or b) for a, b in THRESHOLDS.findall(text)})
-            rows.append((grade_id, [(float(m), int(n)) for m, n in found], thresholds))
-    return rows
-
-
 def cmd_margins(args) -> int:
     """The measured speedups of every example next to the thresholds, from autograded/."""
+    from accelkit import calibration
     print("| notebook | test cell | student | measured speedups (median) | thresholds |")
     print("|---|---|---|---|---|")
     for nb_path in sorted((args.root / "autograded").glob(f"*/{course.ASSIGNMENT}/*.ipynb")):
         student = nb_path.parts[-3]
-        for grade_id, found, thresholds in measured_speedups(nb_path):
-            measured = ", ".join(f"{m:.1f}x" for m, _ in found)
+        for grade_id, runs in calibration.measured(nb_path).items():
+            measured = ", ".join(f"{r['speedup']:.1f}x" for r in runs)
+            thresholds = sorted({t for r in runs for t in r["thresholds"]})
             print(f"| {nb_path.stem} | {grade_id} | {student} | {measured} | "
                   f"{', '.join(f'{t:g}x' for t in thresholds)} |")
     return 0
+
+
+def cmd_calibrate(args) -> int:
+    """Grade the reference and naive examples here; store every threshold's margins with this
+    machine's fingerprint (calibration.json). Exits 1 when a threshold does not fit."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from accelkit import calibration
+
+    console = Console(width=max(Console().width, 120))
+    console.print("grading the reference and naive examples on this machine (a few minutes)...")
+    rows, seconds, proc = calibration.calibrate(args.root, args.notebooks, args.keep)
+    if proc.returncode != 0 or not rows:
+        console.print(f"[red]calibration failed[/red]: autograde exited {proc.returncode}\n"
+                      + proc.stderr[-2000:])
+        return 1
+    data = calibration.record(args.root, rows, seconds)
+    table = Table(title=f"speed thresholds on this machine ({data['fingerprint']['cpu']}, "
+                        f"{data['fingerprint']['cores']} cores)")
+    for column in ("notebook", "test cell", "threshold", "reference", "naive", "margins", "status"):
+        table.add_column(column, justify="right" if column in ("threshold", "reference", "naive") else "left")
+    style = {"ok": "green", "thin": "yellow", "fails": "bold red"}
+    for r in rows:
+        below = f"{r['margin_below']:.2f}x" if r["margin_below"] else "–"
+        table.add_row(r["notebook"], f"{r['cell']}" + (f" #{r['check'] + 1}" if r["check"] else ""),
+                      f"{r['threshold']:g}x", f"{r['reference']:.2f}x",
+                      f"{r['naive']:.2f}x" if r["naive"] else "–",
+                      f"{r['margin_above']:.2f}x above / {below} below",
+                      f"[{style[r['status']]}]{r['status']}[/]")
+    console.print(table)
+    failing = [r for r in rows if r["status"] == "fails"]
+    console.print(f"written to {args.root / calibration.FILE} (fingerprint {data['fingerprint_id']}); "
+                  f"margins under {calibration.MIN_MARGIN:g}x are 'thin', see docs/MARGINS.md")
+    if failing:
+        console.print(f"[bold red]{len(failing)} threshold(s) do not fit this machine[/]: move them "
+                      "(the tiers of the test cell in source/), make release, calibrate again")
+    return 1 if failing else 0
+
+
+def calibration_setting(root: Path) -> str:
+    """TrustedGrade.calibration as nbgrader_config.py sets it (default "warn")."""
+    from traitlets.config.loader import PyFileConfigLoader
+    try:
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    except Exception:  # noqa: BLE001 - no or broken config: nbgrader itself will say so
+        return "warn"
+    return config.TrustedGrade.get("calibration", "warn")
 
 
 def cmd_grade(args) -> int:
@@ -115,7 +146,15 @@ def cmd_grade(args) -> int:
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
 
+    from accelkit import calibration
+
     console = Console()
+    setting, problem = calibration_setting(args.root), calibration.check(args.root)
+    if problem and setting == "required":
+        console.print(f"[bold red]not grading[/]: {problem} (TrustedGrade.calibration = 'required')")
+        return 2
+    if problem and setting != "off":
+        console.print(f"[bold yellow]warning[/]: {problem}")
     students = sorted(p.name for p in (args.root / "submitted").iterdir()
                       if (p / course.ASSIGNMENT).is_dir())
     failed = {}
@@ -185,13 +224,17 @@ def main(argv=None) -> int:
     sub.add_parser("grade", help="autograde all of submitted/ with progress, feedback, grades.csv")
     sub.add_parser("validate", help="the instructor solutions must pass all their tests")
     sub.add_parser("margins", help="measured speedups of the graded examples vs thresholds")
+    calibrate = sub.add_parser("calibrate", help="measure every speed threshold's margins here")
+    calibrate.add_argument("--notebooks", nargs="+", help="only these (e.g. 04_alignment)")
+    calibrate.add_argument("--keep", type=Path, help="grade in this folder and keep it")
     bench = sub.add_parser("bench", help="GFLOP/s of the reference kernels against numpy")
     bench.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024, 2048])
     bench.add_argument("--quick", action="store_true", help="fewer repetitions")
     args = parser.parse_args(argv)
     args.root = args.root.resolve()
     handler = {"examples": cmd_examples, "scores": cmd_scores, "margins": cmd_margins,
-               "grade": cmd_grade, "validate": cmd_validate, "bench": cmd_bench}[args.command]
+               "grade": cmd_grade, "validate": cmd_validate, "bench": cmd_bench,
+               "calibrate": cmd_calibrate}[args.command]
     return handler(args)
 
 

@@ -31,6 +31,13 @@ class Example:
     edit: object = None         # optional function(nb) -> nb applied last (tampering)
     raw: str | None = None      # if set, the notebook file is exactly this text (malformed)
     needs_sandbox: bool = False  # it attacks the course folder: grade it only inside the sandbox
+    calibration: str | None = None  # "naive": the slow side of the speed thresholds (calibrate)
+    kernel_run: bool = False    # its tests read what happened in the student's kernel
+
+    @property
+    def role(self) -> str | None:
+        """Its part in `accelkit calibrate`: "reference", "naive", or None."""
+        return "reference" if self.student == "reference" else self.calibration
 
 
 def load_examples(folder: Path) -> list:
@@ -54,7 +61,9 @@ def load_examples(folder: Path) -> list:
 
     return [Example(notebook, student, (module.__doc__ or "").strip(), cells_of(notebook, module),
                     module.EXPECTED, getattr(module, "FILES", None), getattr(module, "EDIT", None),
-                    getattr(module, "RAW", None), getattr(module, "NEEDS_SANDBOX", False))
+                    getattr(module, "RAW", None), getattr(module, "NEEDS_SANDBOX", False),
+                    getattr(module, "CALIBRATION", None),
+                    getattr(module, "KERNEL_RUN", False) or student == "stub")
             for (notebook, student), module in modules.items()]
 
 

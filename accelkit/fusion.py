@@ -1,6 +1,6 @@
 """Operator fusion (notebook 06): inputs, trusted references, unfused baselines, checks.
 
-* `fast_exp` – a vectorizable exp for numba kernels (numba's ``math.exp`` is a scalar libm call).
+* `fast_exp` (from `accelkit.tools`) – a vectorizable exp for numba kernels.
 * Recipes: `Rows` (2-D inputs, also huge or ``-inf`` values) and `Shared` (a read-only input
   built once per process, so that checking it for modifications costs no memory).
 * `*_unfused` – the trusted numpy chains that speed is measured against.
@@ -13,58 +13,17 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import types
-from numba.extending import overload
 
 from accelkit.cases import build_all, describe
 from accelkit.checks import _deferred, _verify_array, check_speedup
 from accelkit.targets import RemoteFunction, as_target, reset_peak_rss
 from accelkit.isolate import _proc_status
+from accelkit.tools import fast_exp
 
 __all__ = ["Rows", "Vector", "Shared", "fast_exp", "bias_gelu_unfused", "layernorm_unfused",
            "softmax_unfused", "attention_unfused", "verify_bias_gelu", "verify_layernorm",
            "verify_softmax", "verify_attention", "check_bias_gelu", "check_layernorm",
            "check_softmax", "check_attention", "check_fused_memory", "check_fused_speed"]
-
-
-# -- a vectorizable exp ----------------------------------------------------------------
-def fast_exp(x):
-    """exp(x) to within about 1 ulp; in numba kernels it compiles to SIMD code.
-
-    Any float32/float64 x: -inf gives 0, results below the smallest normal number flush to 0,
-    overflow saturates at a huge finite number. Outside numba it is ``np.exp``.
-    """
-    return np.exp(x)
-
-
-_EXP_CONSTANTS = {  # clamp low/high, log2(e), ln2 split in two (Cody-Waite), exponent bias/shift
-    types.float32: (np.float32, np.int32, -104.0, 88.72, 0.693359375, -2.12194440e-4, 127, 23,
-                    [1.0 / math.factorial(k) for k in range(7, -1, -1)]),
-    types.float64: (np.float64, np.int64, -746.0, 709.78, 6.93147180369123816490e-01,
-                    1.90821492927058770002e-10, 1023, 52,
-                    [1.0 / math.factorial(k) for k in range(13, -1, -1)]),
-}
-
-
-@overload(fast_exp, jit_options={"fastmath": {"nsz", "arcp", "contract"}})  # no reassoc
-def _fast_exp_numba(x):
-    if x not in _EXP_CONSTANTS:
-        return None
-    f, i, lo, hi, ln2_hi, ln2_lo, bias, shift, coefs = _EXP_CONSTANTS[x]
-    LO, HI, LOG2E, H, L, HALF = f(lo), f(hi), f(1.4426950408889634), f(ln2_hi), f(ln2_lo), f(0.5)
-    B, C = i(bias), tuple(f(c) for c in coefs)
-
-    def impl(x):
-        y = min(max(x, LO), HI)
-        k = np.floor(y * LOG2E + HALF)      # exp(y) = 2^k * exp(r), |r| <= ln2 / 2
-        r = y - k * H - k * L
-        p = C[0]
-        for c in C[1:]:                     # Taylor polynomial of exp(r), Horner's rule
-            p = p * r + c
-        k1 = i(k) >> 1                      # 2^k built from exponent bits, in two halves
-        k2 = i(k) - k1                      # so that k down to -150 / -1075 stays in range
-        return p * i((k1 + B) << shift).view(f) * i((k2 + B) << shift).view(f)
-    return impl
 
 
 # -- input recipes ---------------------------------------------------------------------

@@ -21,9 +21,9 @@ from nbformat import v4
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
-from traitlets import Float, Integer, List, Unicode
+from traitlets import Enum, Float, Integer, List, Unicode
 
-from accelkit import kernel_sandbox, sandbox
+from accelkit import calibration, kernel_sandbox, sandbox
 from accelkit.isolate import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
 from accelkit.session import GradingSession
 
@@ -175,6 +175,20 @@ class TrustedGrade(NbGraderPreprocessor):
         "before the solution cells in the worker, and defines the test cells' namespace."
     )).tag(config=True)
 
+    calibration = Enum(["warn", "required", "off"], "warn", help=(
+        "Without a calibration of this machine whose thresholds fit (`accelkit calibrate`): "
+        "warn in the log, refuse to grade (required), or say nothing (off)")).tag(config=True)
+
+    def check_calibration(self) -> None:
+        if self.calibration == "off":
+            return
+        root = self.config.CourseDirectory.get("root") or os.getcwd()
+        problem = calibration.check(root)
+        if problem and self.calibration == "required":
+            raise RuntimeError(f"not graded: {problem} (TrustedGrade.calibration = 'required')")
+        if problem:
+            self.log.warning("!" * 20 + " speed grades unreliable: " + problem)
+
     def trusted_setup(self, resources) -> str:
         """The setup cells as the instructor wrote them, never as submitted."""
         info = resources["nbgrader"]
@@ -190,6 +204,7 @@ class TrustedGrade(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         started = time.perf_counter()
+        self.check_calibration()
         setup = self.trusted_setup(resources)
         policy, warning = sandbox.Sandbox(config=self.config).policy(self.memory_mb)
         if warning:
@@ -197,9 +212,12 @@ class TrustedGrade(NbGraderPreprocessor):
         with GradingSession(
                 solution_blocks(nb), setup, self.memory_mb, self.call_timeout, policy) as session:
             for cell in nb.cells:
+                cell.metadata.pop("accelkit", None)  # only the grader writes it
                 if is_test_cell(cell):
                     t0 = time.perf_counter()
                     cell.outputs = session.run_cell(cell.source)
+                    if session.measured:  # the speed measurements, for `accelkit calibrate`
+                        cell.metadata["accelkit"] = {"measured": session.measured}
                     failed = any(o.output_type == "error" for o in cell.outputs)
                     if any(o.get("ename") == "NotMeasured" for o in cell.outputs):
                         self.log.warning("!" * 20 + " %s not measured: the machine was busy; "

@@ -11,6 +11,7 @@ text; nbgrader's grading skips those, so they never change a score.
 from __future__ import annotations
 
 import ast
+import builtins
 import contextlib
 import io
 import traceback
@@ -19,12 +20,13 @@ import nbformat
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from accelkit import analysis, checks, plots
+from accelkit import analysis, checks, plots, timing
 from accelkit.isolate import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, IsolationError, StudentError, Worker
 from accelkit.targets import RemoteFunction
 from accelkit.worker import PREAMBLE
 
 MAX_PRINTED_CHARS = 20_000
+_BUILTIN_NAMES = frozenset(vars(builtins))
 
 
 class MissingFunction:
@@ -53,14 +55,15 @@ class GradingSession:
         self.blocks = blocks
         self.setup = setup or PREAMBLE
         self.timeout = timeout
-        self.student = Worker(("load_source", blocks, self.setup), memory_mb, label="student",
-                              policy=policy)
+        self.student = Worker(("load_source", [_guarded(b) for b in blocks], self.setup),
+                              memory_mb, label="student", policy=policy)
         self.trusted = Worker(("load_module", "accelkit.baselines"), memory_mb, label="baseline")
         self._baselines: dict = {}
         self.sources = {**analysis.functions_in_blocks(blocks),
                         analysis.MODULE_LEVEL: analysis.module_level_code(blocks)}
         self.namespace: dict | None = None
         self.load_errors: list = []
+        self.measured: list = []  # the timing comparisons of the last test cell run
 
     def __enter__(self):
         # The grader's own BLAS (expected results) stays on one thread: idle helper threads
@@ -101,6 +104,8 @@ class GradingSession:
                     namespace[name] = MissingFunction(name, errors.get(label, {
                         "type": "NameError", "message": "its cell did not define it"}))
         for name in loaded["names"]:
+            if name in _BUILTIN_NAMES:  # a solution cell's `min` or `list` never reaches a test
+                continue
             namespace[name] = RemoteFunction(self.student, name, sources, self.timeout,
                                              self.baseline)
         namespace.update(trusted)  # a solution cell cannot rebind a check or a baseline
@@ -117,7 +122,8 @@ class GradingSession:
             tree = ast.parse(source)
             last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
             scope = dict(self.namespace)
-            with contextlib.redirect_stdout(printed), plots.collect(printed) as shown:
+            with contextlib.redirect_stdout(printed), plots.collect(printed) as shown, \
+                    timing.recording() as self.measured:
                 exec(compile(tree, "<test cell>", "exec"), scope)
                 if last is not None:
                     value = eval(compile(ast.Expression(last.value), "<test cell>", "eval"), scope)
@@ -144,6 +150,19 @@ class GradingSession:
             outputs.append(nbformat.v4.new_output("execute_result", execution_count=None,
                                                   data={"text/plain": repr(float(value))}))
         return outputs
+
+
+def _guarded(block: tuple) -> tuple:
+    """A solution cell as the worker loads it: one that goes around its import statements
+    is replaced by an error saying so (its functions then fail with that message)."""
+    label, source = block
+    found = analysis.import_bypasses(source)
+    if not found:
+        return block
+    message = (f"{label} uses {', '.join(found)}: in grading, solution cells import modules "
+               "with import statements only (the grader's own modules are not available to "
+               "them), so this cell was not run")
+    return label, f"raise ImportError({message!r})"
 
 
 def _interleave(text: str, shown: list) -> list:

@@ -36,6 +36,7 @@ reference and from naive kernels, so only deliberately borderline kernels take l
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import statistics
 from dataclasses import dataclass
@@ -115,6 +116,12 @@ class Comparison:
         """How many of the recorded rounds reach `threshold` (ratio >= threshold)."""
         return sum(r >= threshold for r in self.ratios)
 
+    def summary(self) -> dict:
+        """The comparison as plain data (kept in the autograded notebook, read by calibration)."""
+        return {"speedup": round(self.speedup, 4), "rounds": self.rounds,
+                "thresholds": list(self.thresholds),
+                "met": [self.meets(t) for t in self.thresholds]}
+
     def table(self, baseline_name: str, candidate_name: str) -> str:
         counts = [f"{self.reaching(t)} of {self.rounds} reach {t:g}x"
                   + (", a close call decided by the median" if self.decided_at_limit(t) else "")
@@ -123,6 +130,20 @@ class Comparison:
                 f"  {candidate_name:<28} {self.candidate_s * 1e3:10.3f} ms\n"
                 f"  speedup {self.speedup:8.2f}x   (median of {self.rounds} paired rounds"
                 + "".join(f"; {c}" for c in counts) + ")")
+
+
+_recorders: list = []
+
+
+@contextlib.contextmanager
+def recording():
+    """Collects the `Comparison.summary()` of every comparison made inside, in order."""
+    found: list = []
+    _recorders.append(found)
+    try:
+        yield found
+    finally:
+        _recorders.remove(found)
 
 
 def repeats_for(run: Runner, min_sample_s: float) -> int:
@@ -164,5 +185,8 @@ def compare(baseline: Runner, candidate: Runner, thresholds=(), *, margin: int =
 
     while len(paired) < min_rounds or (len(paired) < max_rounds and open_tier()):
         one_round()
-    return Comparison(statistics.median(base), statistics.median(cand), tuple(paired),
-                      statistics.median(paired), thresholds, margin, max_rounds)
+    result = Comparison(statistics.median(base), statistics.median(cand), tuple(paired),
+                        statistics.median(paired), thresholds, margin, max_rounds)
+    for found in _recorders:
+        found.append(result.summary())
+    return result

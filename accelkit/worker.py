@@ -10,6 +10,7 @@ parent around a whole request, not reported by the worker.
 """
 from __future__ import annotations
 
+import builtins
 import contextlib
 import faulthandler
 import gc
@@ -39,6 +40,56 @@ from numba import njit, prange
 """
 
 _array_equal = np.array_equal
+_import = builtins.__import__
+SOLUTION_MODULES = ("accelkit.tools", "accelkit.student")  # all of accelkit a worker loads for
+# student code: `tools` (knows no answer) and the students' own measuring helpers
+
+
+class Withheld:
+    """What a name the setup cell imports from the grader's own modules (checks, oracles,
+    references, answer tables) is bound to in a student's worker: using it is an error that
+    says why. The real module is never loaded there."""
+
+    def __init__(self, name: str, module: str):
+        self._what = f"{name} (from {module})"
+
+    def _refuse(self, *args, **kwargs):
+        raise PermissionError(
+            f"{self._what} is the grader's own code: in grading, solution cells run without "
+            "it. Write what your function needs yourself.")
+
+    __call__ = __getitem__ = __iter__ = __len__ = __bool__ = _refuse
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        self._refuse()
+
+    def __repr__(self) -> str:
+        return f"<withheld in grading: {self._what}>"
+
+
+class _WithheldModule(types.ModuleType):
+    def __getattr__(self, attr: str):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return Withheld(attr, self.__name__)
+
+
+def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
+    """`__import__` of the setup cell and the solution cells in a student's worker: accelkit
+    modules other than SOLUTION_MODULES are not loaded; their names come back withheld,
+    except those `accelkit.tools` provides (a module may re-export them). The ways around
+    an import statement (importlib, builtins) are refused before the cells are loaded
+    (`analysis.import_bypasses`)."""
+    if level or not (name == "accelkit" or name.startswith("accelkit.")) \
+            or name in SOLUTION_MODULES:
+        return _import(name, globals, locals, fromlist, level)
+    from accelkit import tools
+    module = _WithheldModule(name)
+    for attr in fromlist or ():
+        setattr(module, attr, getattr(tools, attr) if attr in tools.__all__ else Withheld(attr, name))
+    return module
 NO_SIMD = "nosimd:"  # prefix of the functions of the scalar twin (see Server.load_scalar_twin)
 
 
@@ -87,6 +138,9 @@ class Server:
         self.namespace = self._module(setup)
         self.setup, self.blocks = setup, []
         self.preamble_names = set(self.namespace)
+        # what the setup cell bound (a probe such as 04's grading_probe): requests by name
+        # reach these objects even if a solution cell rebinds the name
+        self.setup_values = dict(self.namespace)
         errors = [e for e in (self.exec_block(label, source) for label, source in blocks) if e]
         return {"names": self.defined_names(), "errors": errors}
 
@@ -96,9 +150,11 @@ class Server:
         looks like the main one, so code cannot tell which build it is in by its name."""
         module = types.ModuleType(f"solutions_{secrets.token_hex(6)}")  # numba looks it up
         sys.modules[module.__name__] = module
+        namespace = vars(module)
+        namespace["__builtins__"] = dict(vars(builtins), __import__=_guarded_import)
         with contextlib.redirect_stdout(io.StringIO()):
-            exec(setup, vars(module))
-        return vars(module)
+            exec(setup, namespace)
+        return namespace
 
     def exec_block(self, label: str, source: str, namespace: dict | None = None) -> dict | None:
         """Run one solution cell; its error (if any) as a dict."""
@@ -140,6 +196,8 @@ class Server:
         if ":" in name and getattr(self, "trusted", False):
             module, _, attr = name.partition(":")
             return getattr(importlib.import_module(module), attr)
+        if name in getattr(self, "setup_values", {}):
+            return self.setup_values[name]
         return self.namespace[name]
 
     def prepare(self, key: str, specs: list, kwargs: dict) -> None:

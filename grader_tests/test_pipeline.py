@@ -70,6 +70,8 @@ def test_escape_attempts_change_nothing_outside_the_submission(graded_course):
 
 @pytest.mark.skipif(SELECTED and "02_blocked_matmul" not in SELECTED, reason="02 not selected")
 def test_regrading_gives_the_same_scores(graded_course):
+    """Two regrades, now with the kernel run (the fixture graded these two without it), give
+    the first scores: the kernel run never changes a grade."""
     root, _, _ = graded_course
     first = {s: scores_of(root, s, "02_blocked_matmul") for s in ("reference", "naive")}
     for _ in range(2):

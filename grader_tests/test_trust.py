@@ -84,3 +84,57 @@ def test_build_telltales_read_the_syntax_tree_and_top_level_code():
     assert "builtins" not in analysis.names_used("dot", sources)  # reads no state set there
     clean = analysis.functions_in_blocks([("cell", "def relu(x):\n    return x\n")])
     assert "builtins" not in analysis.names_used("relu", clean)
+
+
+def test_ways_around_import_statements_are_named():
+    assert analysis.import_bypasses("import importlib\nm = importlib.import_module('x')") == [
+        "importlib"]
+    assert analysis.import_bypasses("from builtins import __import__") == ["builtins"]
+    assert analysis.import_bypasses("import sys\nm = sys.modules['accelkit.checks']") == [
+        "sys.modules"]
+    assert analysis.import_bypasses("f = ().__class__.__base__.__subclasses__") == ["__subclasses__"]
+    assert analysis.import_bypasses("g = getattr(fn, '__globals__')") == ["'__globals__'"]
+    honest = "import math\nimport numpy as np\nfrom numba import njit\ndef f(x):\n    return x\n"
+    assert analysis.import_bypasses(honest) == []
+
+
+SETUP_WITH_ORACLE = """\
+import numpy as np
+from accelkit.capstone import BlockParams, block_expected, check_block
+from accelkit.fusion import fast_exp
+"""
+
+
+def test_the_graders_modules_never_reach_a_students_worker():
+    """Names the setup cell imports from the grader's modules are withheld in the worker (the
+    modules are not even loaded there), so are those a solution cell imports itself; the
+    tools (fast_exp) are real; a cell that goes around import statements is not run."""
+    cells = [("cell a", "from accelkit.checks import verify_matmul\n"
+                        "def use_setup(x):\n    return block_expected(x, {})\n"
+                        "def use_import(x):\n    return verify_matmul('f', x, x)\n"
+                        "def loaded():\n    import sys\n"   # (a computed name is not flagged)
+                        "    return sorted(m for m in getattr(sys, 'mod' + 'ules')\n"
+                        "                  if m.startswith('accelkit'))\n"
+                        "def tool(x):\n    return float(fast_exp(x))\n"),
+             ("cell b", "import importlib\n"
+                        "def sneaky(x):\n"
+                        "    return importlib.import_module('accelkit.capstone').block_expected\n")]
+    with GradingSession(cells, SETUP_WITH_ORACLE) as session:
+        session.run_cell("1")
+        ns = session.namespace
+        for name in ("use_setup", "use_import"):
+            out = session.run_cell(f"{name}(np.ones(3))")
+            assert out[-1]["ename"] == "PermissionError", out
+            assert "is the grader's own code" in out[-1]["evalue"]
+        assert set(ns["loaded"]()) <= {"accelkit", "accelkit.cases", "accelkit.sandbox",
+                                       "accelkit.student", "accelkit.tools", "accelkit.wire",
+                                       "accelkit.worker"}
+        assert ns["tool"](0.0) == 1.0
+        out = session.run_cell("sneaky(1)")
+        assert "cell b uses importlib" in out[-1]["evalue"] and "not run" in out[-1]["evalue"]
+
+
+def test_a_solution_cells_builtin_never_reaches_a_test_cell():
+    with GradingSession([("cell", "def min(*a):\n    return 99\ndef f():\n    return 1\n")]) as session:
+        out = session.run_cell("min(1, 2) + f()")
+        assert out[-1]["data"]["text/plain"] == "2.0"

@@ -18,6 +18,8 @@ def autotune_block_size(m, k, n, candidates=(16, 32, 64, 128, 256), dtype=np.flo
 ''',
 }
 
+KERNEL_RUN = True  # its tests need what happens in the student's kernel (make test)
+
 EXPECTED = {
     "test_matmul_reordered_correctness": 0, "test_matmul_reordered_errors": 0,
     "test_matmul_reordered_speed": 0,

@@ -47,6 +47,8 @@ def EDIT(nb):
 
 # Nothing is gained; the builtins patch even breaks numba's compiler in the student's own
 # process, so the honest naive loop loses its correctness points (self-inflicted).
+KERNEL_RUN = True  # its tests need what happens in the student's kernel (make test)
+
 EXPECTED = {
     "test_matmul_reordered_correctness": 0, "test_matmul_reordered_errors": 1,
     "test_matmul_reordered_speed": 0,

@@ -29,6 +29,8 @@ def matmul_blocked(A, B, block_size=64):
 ''',
 }
 
+CALIBRATION = "naive"  # `accelkit calibrate`: the slow side of every speed threshold here
+
 EXPECTED = {
     "test_matmul_reordered_correctness": 2, "test_matmul_reordered_errors": 1,
     "test_matmul_reordered_speed": 0,

@@ -10,6 +10,8 @@ FILES = {
     "accelkit.py": "def check_matmul(*a, **k):\n    print('all correct')\n",
 }
 
+KERNEL_RUN = True  # its tests need what happens in the student's kernel (make test)
+
 EXPECTED = {
     "test_matmul_reordered_correctness": 2, "test_matmul_reordered_errors": 1,
     "test_matmul_reordered_speed": 1,

@@ -54,6 +54,8 @@ def _dot_strict(x, y):
 ''',
 }
 
+CALIBRATION = "naive"  # `accelkit calibrate`: the slow side of every speed threshold here
+
 EXPECTED = {
     "test_relu_correctness": 2, "test_relu_speed": 0,
     "test_axpy_correctness": 2, "test_axpy_errors": 1, "test_axpy_speed": 0,

@@ -1,14 +1,14 @@
 """Tells the two builds apart: the solution cells run once per build, so top-level code counts
-its runs in `builtins` and the second run (the build without vectorizers) makes relu and axpy
+its runs in `sys` and the second run (the build without vectorizers) makes relu and axpy
 do extra work, which would look like a SIMD speedup of scalar kernels. Code that can tell the
 builds apart (shared state such as builtins or sys, the module's name, numba's settings) gets
 no SIMD speed points, with a message naming what it used; dot is honest and keeps its points."""
 
 CELLS = {
     "relu": '''
-import builtins
-builtins._accel_builds = getattr(builtins, "_accel_builds", 0) + 1
-_SECOND_BUILD = builtins._accel_builds % 2 == 0
+import sys
+sys._accel_builds = getattr(sys, "_accel_builds", 0) + 1
+_SECOND_BUILD = sys._accel_builds % 2 == 0
 
 
 def relu(x):

@@ -11,6 +11,7 @@ def aligned_matrix(rows, cols, dtype=np.float32, alignment=64, pad=True):
 ''',
 }
 
+
 EXPECTED = {
     "test_aligned_empty_correctness": 3, "test_aligned_empty_errors": 1,
     "test_is_aligned_correctness": 1,

@@ -72,6 +72,8 @@ def batch_forward(X, W, b, num_workers=None):
 
 SPEED = 1 if CORES == 1 else 0
 
+CALIBRATION = "naive"  # `accelkit calibrate`: the slow side of every speed threshold here
+
 EXPECTED = {
     "test_parallel_map_correctness": 2, "test_parallel_map_errors": 1,
     "test_parallel_map_workers": 0,

@@ -27,6 +27,8 @@ def _ijk(A, B, C):
 ''',
 }
 
+CALIBRATION = "naive"  # `accelkit calibrate`: the slow side of every speed threshold here
+
 EXPECTED = {
     "test_matmul_fp16_acc32_correctness": 3, "test_matmul_fp16_acc32_errors": 1,
     "test_matmul_fp16_acc32_speed": 0,

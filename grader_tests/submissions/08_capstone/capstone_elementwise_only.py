@@ -26,5 +26,7 @@ def _ijk(A, B, C):
 ''',
 }
 
+CALIBRATION = "naive"  # `accelkit calibrate`: the slow side of every speed threshold here
+
 EXPECTED = {"test_accelerated_block_correctness": 4, "test_accelerated_block_speed": 0,
             "profile_analysis": 0}
