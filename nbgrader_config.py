@@ -1,7 +1,9 @@
 """nbgrader configuration of the Acceleration course module."""
 import os
 
-from accelkit.preprocessors import ResilientExecute, RobustOverwriteCells, TrustedGrade
+from accelkit.preprocessors import (ClearGraderMetadata, ResilientExecute, RobustOverwriteCells,
+                                    TrustedGrade)
+from nbgrader.converters import GenerateAssignment
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput,
                                     DeduplicateIds, IgnorePattern, LimitOutput,
@@ -19,6 +21,10 @@ c.ClearSolutions.code_stub = {
     "python": '# YOUR CODE HERE\nraise NotImplementedError("Replace this line with your '
               'implementation, then run the tests below.")'
 }
+
+# The student version carries no grader metadata (the margins name hidden tiers).
+c.GenerateAssignment.preprocessors = [
+    *GenerateAssignment.class_traits()["preprocessors"].make_dynamic_default(), ClearGraderMetadata]
 
 # Test cells a student deleted come back from the gradebook (and score what they score).
 c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,

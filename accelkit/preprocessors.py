@@ -163,6 +163,15 @@ class RobustOverwriteCells(OverwriteCells):
         return cell, resources
 
 
+class ClearGraderMetadata(NbGraderPreprocessor):
+    """The student version drops the notebook's `accelkit` metadata: the measured margins
+    there name hidden tiers and sizes. The instructor's notebook keeps them."""
+
+    def preprocess(self, nb, resources):
+        nb.metadata.pop("accelkit", None)
+        return nb, resources
+
+
 class TrustedGrade(NbGraderPreprocessor):
     """Re-run every test cell in the trusted grader; its outputs decide the grade."""
 

@@ -16,7 +16,7 @@ from accelkit.checks import _deferred, _partner, call_text, check_value_errors  
 from accelkit.targets import as_target
 
 __all__ = ["bandwidth_reference", "peak_gflops_reference", "plot_roofline", "check_measurement",
-           "check_values", "check_value_errors", "check_answers"]
+           "check_values", "check_value_errors", "check_answers", "check_answer_form"]
 
 
 # -- trusted measurements ------------------------------------------------------------------
@@ -130,6 +130,25 @@ def check_values(fn, cases, rel: float = 1e-9, hint: str = "") -> None:
             raise AssertionError(f"{call_text(target.name, args, kwargs)} returned {got!r}, expected "
                                  f"{want!r}." + (f"\n  hint: {hint}" if hint else ""))
     print(f"✓ {target.name}: {len(cases)} cases right")
+
+
+def check_answer_form(fn, key: str, kind) -> None:
+    """`fn()` returns a dict whose `key` holds an answer of the right form: a number (`kind`
+    float) or one of the strings in `kind`. The form only – the hidden tests grade the
+    answer, so the visible test cells give nothing away."""
+    if _deferred(fn):
+        return
+    target = as_target(fn)
+    answers, _ = target.call([], {})
+    if not isinstance(answers, dict) or key not in answers:
+        raise AssertionError(f"{target.name}() must return a dict with the key {key!r}; "
+                             f"got {answers!r:.200}")
+    got = answers[key]
+    if kind is float and not _number(got):
+        raise AssertionError(f"{key} must be a number, got {got!r:.100}")
+    if kind is not float and not (isinstance(got, str) and got.strip().lower() in kind):
+        raise AssertionError(f"{key} must be one of {', '.join(map(repr, kind))}; got {got!r:.100}")
+    print(f"✓ {key} = {got!r} has the right form (the grader checks the answer itself)")
 
 
 def check_answers(fn, key: str, want, rel: float = 0.01) -> None:

@@ -109,6 +109,24 @@ def _compiled_as(name: str):
         config.LOOP_VECTORIZE, config.SLP_VECTORIZE = saved
 
 
+def _cell_file(label: str, source: str, namespace: dict) -> str:
+    """The file a solution cell is compiled from: its source, written into a folder of its
+    module in the worker's private working directory. Code that numba caches
+    (``@njit(cache=True)``) needs a real source file, as it has in Jupyter; each module (the
+    main build, the scalar twin) has its own folder, so the twin never loads machine code
+    cached by the build with the vectorizers on."""
+    name = "".join(c if c.isalnum() else "_" for c in label) + ".py"
+    folder = os.path.join(os.getcwd(), namespace.get("__name__", "solutions"))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(source)
+        return path
+    except OSError:  # no writable working directory: caching then fails as before
+        return f"<{label}>"
+
+
 def describe_exception(exc: BaseException) -> dict:
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if "accelkit" not in f.filename]
@@ -162,7 +180,7 @@ class Server:
             namespace = self.namespace
             self.blocks.append((label, source))
         try:
-            exec(compile(source, f"<{label}>", "exec"), namespace)
+            exec(compile(source, _cell_file(label, source, namespace), "exec"), namespace)
         except BaseException as exc:  # noqa: BLE001 - student code may raise anything
             return {"cell": label, **describe_exception(exc)}
         return None

@@ -95,6 +95,8 @@ def test_release_hides_hidden_tests_and_solutions():
         text = path.read_text()
         assert "BEGIN HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
         assert "NotImplementedError" in text
+        assert "accelkit" not in nbformat.reads(text, 4).metadata   # margins name hidden tiers
+        assert "check_answers(" not in text     # visible tests check the form of answers only
 
 
 @pytest.mark.skipif(SELECTED and "02_blocked_matmul" not in SELECTED, reason="02 not selected")

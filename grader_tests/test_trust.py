@@ -138,3 +138,12 @@ def test_a_solution_cells_builtin_never_reaches_a_test_cell():
     with GradingSession([("cell", "def min(*a):\n    return 99\ndef f():\n    return 1\n")]) as session:
         out = session.run_cell("min(1, 2) + f()")
         assert out[-1]["data"]["text/plain"] == "2.0"
+
+
+def test_numba_cache_in_a_solution_cell_works_in_grading():
+    """@njit(cache=True) works in Jupyter; in grading the cells are compiled from real files in
+    the worker's private folder, so it works there too."""
+    cell = "@njit(cache=True)\ndef twice(x):\n    return 2 * x\ndef f(x):\n    return twice(x)\n"
+    with GradingSession([("cell f", cell)]) as session:
+        out = session.run_cell("f(21)")
+        assert out[-1].get("data", {}).get("text/plain") == "42.0", out
