@@ -11,7 +11,8 @@ import inspect
 import textwrap
 
 DELEGATING_NAMES = {"dot", "matmul", "einsum", "tensordot", "inner", "vdot", "linalg",
-                    "scipy", "blas", "lapack", "multi_dot", "kron", "torch", "tensorflow"}
+                    "scipy", "blas", "lapack", "multi_dot", "kron", "torch", "tensorflow",
+                    "__matmul__", "__rmatmul__", "__imatmul__"}
 
 
 def functions_in_blocks(blocks: list) -> dict:
@@ -22,9 +23,12 @@ def functions_in_blocks(blocks: list) -> dict:
             tree = ast.parse(source)
         except SyntaxError:
             continue
+        lines = source.splitlines()
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                found[node.name] = ast.get_source_segment(source, node) or ""
+                # with its decorators: a decorator can replace the function by anything
+                start = min([d.lineno for d in node.decorator_list] + [node.lineno])
+                found[node.name] = textwrap.dedent("\n".join(lines[start - 1:node.end_lineno]))
     return found
 
 
@@ -69,10 +73,28 @@ def functions_of_live(fn) -> dict:
     return found
 
 
+def _set_at_module_level(functions: dict) -> set:
+    """Names the cells' top-level code binds (assignments, imports), where `functions` has it."""
+    try:
+        top = ast.parse(functions.get(MODULE_LEVEL, ""))
+    except SyntaxError:
+        return set()
+    bound = {n.id for n in ast.walk(top) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    for node in ast.walk(top):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return bound
+
+
 def reachable(root: str, functions: dict) -> list:
+    """The functions `root` reaches by name, transitively; MODULE_LEVEL too when one of them
+    uses a name the cells' top-level code binds (an alias, a `functools.partial`)."""
+    top = _set_at_module_level(functions)
     seen, todo = [], [root]
     while todo:
         name = todo.pop()
+        if name in top and name not in functions and MODULE_LEVEL not in seen:
+            todo.append(MODULE_LEVEL)
         if name in seen or name not in functions:
             continue
         seen.append(name)
@@ -143,6 +165,12 @@ def delegations(root: str, functions: dict) -> list:
                 what = "the @ operator"
             elif isinstance(node, ast.Attribute) and node.attr in DELEGATING_NAMES:
                 what = f".{node.attr}"
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                    and node.func.id == "getattr" and len(node.args) >= 2 and not (
+                        isinstance(node.args[1], ast.Constant)
+                        and node.args[1].value not in DELEGATING_NAMES):
+                what = "getattr with a name the grader cannot read" if not isinstance(
+                    node.args[1], ast.Constant) else f"getattr(..., {node.args[1].value!r})"
             elif isinstance(node, ast.Name) and node.id in DELEGATING_NAMES \
                     and node.id not in own:
                 what = node.id

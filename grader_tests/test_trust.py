@@ -147,3 +147,51 @@ def test_numba_cache_in_a_solution_cell_works_in_grading():
     with GradingSession([("cell f", cell)]) as session:
         out = session.run_cell("f(21)")
         assert out[-1].get("data", {}).get("text/plain") == "42.0", out
+
+
+BLAS_IN_DISGUISE = '''
+import functools
+mm = np.matmul
+fast = functools.partial(np.dot)
+
+def via_alias(A, B):
+    return mm(A, B)
+
+def via_partial(A, B):
+    return fast(A, B)
+
+def via_getattr(A, B):
+    return getattr(np, "mat" + "mul")(A, B)
+
+def via_dunder(A, B):
+    return np.ndarray.__matmul__(A, B)
+
+def blas(f):
+    return lambda A, B: A @ B
+
+@blas
+def via_decorator(A, B):
+    C = np.zeros((A.shape[0], B.shape[1]))
+    return C
+
+def own_loops(A, B):
+    C = np.zeros((A.shape[0], B.shape[1]))
+    for i in range(A.shape[0]):
+        for k in range(A.shape[1]):
+            C[i] += A[i, k] * B[k]
+    return C
+'''
+
+
+def test_library_calls_in_disguise_are_found():
+    """BLAS behind an alias, a partial, a computed getattr, a dunder or a decorator is found;
+    an honest loop next to them is not flagged."""
+    blocks = [("cell", BLAS_IN_DISGUISE)]
+    sources = {**analysis.functions_in_blocks(blocks),
+               analysis.MODULE_LEVEL: analysis.module_level_code(blocks)}
+    for name, clue in [("via_alias", ".matmul"), ("via_partial", ".dot"),
+                       ("via_getattr", "getattr with a name the grader cannot read"),
+                       ("via_dunder", ".__matmul__"), ("via_decorator", "the @ operator")]:
+        found = analysis.delegations(name, sources)
+        assert any(clue in f for f in found), (name, found)
+    assert analysis.delegations("own_loops", sources) == []
