@@ -278,3 +278,17 @@ def test_repeats_cover_the_sample_time_despite_a_fixed_cost_per_request():
     assert run(repeat) >= 0.01 and repeat >= 970
     assert len(calls) <= 8    # a few growing samples, not one call at a time
     assert timing.repeats_for(fixed(0.5), 0.01) == 1   # one call already lasts long enough
+
+
+def test_a_hopeless_or_overwhelming_kernel_is_decided_in_two_rounds():
+    """Two rounds both 4x below (or above) a threshold decide it: a kernel 1,000x slower than
+    naive costs two rounds, not five. One round that close to the threshold keeps the rule."""
+    slow = timing.compare(fixed(0.010), fixed(0.020), thresholds=[4.0])        # 0.5x
+    assert slow.rounds == 2 and not slow.meets(4.0) and not slow.decided_at_limit(4.0)
+    fast = timing.compare(fixed(0.010), fixed(0.0001), thresholds=[4.0])      # 100x
+    assert fast.rounds == 2 and fast.meets(4.0)
+    tiers = timing.compare(fixed(0.010), fixed(0.0011), thresholds=[40.0, 2.0])  # 9.1x
+    assert tiers.rounds == 2 and not tiers.meets(40.0) and tiers.meets(2.0)
+    assert timing.decide([0.9, 0.5, 0.5, 0.5, 0.5], 4.0).rounds == 2       # both < 1
+    assert timing.decide([1.1, 0.5, 0.5, 0.5, 0.5], 4.0).rounds == 5       # 1.1 is not
+    assert timing.compare(fixed(0.010), fixed(0.020)).rounds == 5           # no threshold
