@@ -317,14 +317,21 @@ def _wait_for_free_cores(target, cores: int, what: str, tries: int = 3) -> float
 
 
 FREE_SHARE = 0.85  # a machine whose canary gets less than this share of the cores is busy
+# The trusted serial kernel runs in another process, where memory placement alone moved
+# identical i-k-j code by 0.72-1.39x at 1024x1024 (docs/MARGINS.md): against it a kernel
+# must reach the goal divided by this (the goal itself is judged against its own one-thread
+# run, in one process).
+LAYOUT_NOISE = 1.4
 
 
 def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficiency: float,
                            cap: float, baseline, kwarg: str = "num_threads",
                            cores: int | None = None) -> None:
-    """fn with its default number of threads is faster than the trusted serial `baseline`, by
-    a factor that depends on the cores available (see `required_speedup`), and it really runs
-    in parallel: the grader reads the CPU time of fn's process around the timed calls.
+    """fn with its default number of threads is faster than fn with kwarg=1, by a factor that
+    depends on the cores available (see `required_speedup`), measured in one process; it
+    reaches that factor over the trusted serial `baseline` too, within LAYOUT_NOISE (so a
+    one-thread mode slowed on purpose gains nothing); and it really runs in parallel: the
+    grader reads the CPU time of fn's process around the timed calls.
 
     fn called with kwarg=1 must stay on one thread (CPU time ≤ 1.25 x wall time). Before and
     after the measurement a trusted canary checks that the cores are free; when they are not,
@@ -340,15 +347,17 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
         verify(target.name, result, *inputs, modified=modified)
     shape = ", ".join(describe(s) for s in inputs if hasattr(s, "describe"))
     serial_name = f"{baseline.__name__} (trusted)"
+    anchor = need / LAYOUT_NOISE
     print(f"Speed of {target.name} on {shape} with {cores} core(s) available:")
     one, parallel = {}, {}
-    single = target.runner(inputs, {kwarg: 1}, verify, usage=one)
-    single(max(1, timing.repeats_for(single, 0.05)))
     for attempt in range(2):
         _wait_for_free_cores(target, cores, f"{target.name} speed")
+        one.clear()
         parallel.clear()
-        res = timing.compare(_partner(target, baseline).runner(inputs, {}),
+        own = timing.compare(target.runner(inputs, {kwarg: 1}, verify, usage=one),
                              target.runner(inputs, {}, verify, usage=parallel), [need])
+        res = timing.compare(_partner(target, baseline).runner(inputs, {}),
+                             target.runner(inputs, {}, verify), [anchor])
         after = free_cores(target, cores)
         if after >= FREE_SHARE * cores:
             break
@@ -358,11 +367,13 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
                           "machine; this is not a verdict on the code.")
     busy = parallel["cpu_s"] / parallel["wall_s"]
     floor = parallelism_floor(cores, cap) if cores > 1 else 0.0
-    print(res.table(serial_name, f"{target.name} (default)"))
+    print(own.table(f"{target.name} ({kwarg}=1)", f"{target.name} (default)"))
+    print(res.table(serial_name, f"{target.name} (default)")
+          .replace("  speedup ", "  against the trusted kernel ", 1))
     print(f"  CPU time / wall time of the timed calls: {busy:.2f} with default threads "
           f"(needed: ≥ {floor:.2f}), {one['cpu_s'] / one['wall_s']:.2f} with {kwarg}=1")
-    plots.show_speedup(target.name, res, [(need, f"≥ {need:g}x")],
-                       f"{target.name} vs {serial_name}\n{cores} core(s)")
+    plots.show_speedup(target.name, own, [(need, f"≥ {need:g}x")],
+                       f"{target.name}: default vs {kwarg}=1\n{cores} core(s)")
     # CPU time is judged only where the grader reads it from outside (a worker): in the
     # student's own kernel, other threads of that process (BLAS helpers, Jupyter) count too.
     outside = isinstance(target, RemoteFunction)
@@ -377,19 +388,25 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
         goal = f"≥ {need:g}x on 2 cores"
     else:
         goal = f"≥ {need:.2f}x on {cores} cores ({efficiency:g} x cores, at most {cap:g}x)"
-    if not res.meets(need) and not outside:
+    slow = None
+    if not own.meets(need):
+        slow = (f"{target.name} runs {own.speedup:.2f}x as fast as with {kwarg}=1; needed {goal}.\n"
+                "  hint: is the work really split over threads that run at the same time? A "
+                "numba kernel releases the GIL only with @njit(nogil=True), and a pool that "
+                "waits for each task before submitting the next one is serial")
+    elif not res.meets(anchor):
+        slow = (f"{target.name} runs {res.speedup:.2f}x as fast as {serial_name}; with the "
+                f"threads it must reach at least {anchor:.2f}x of that one-thread kernel (its "
+                f"own one-thread run may not be slow on purpose).\n  hint: write the "
+                "per-thread part as a plain cache-friendly loop")
+    if slow and not outside:
         # In the student's own kernel the pool, the trusted baseline and the checks share one
         # process (and one BLAS thread setting): the grader measures in separate processes.
-        print(f"⚠ here {target.name} runs {res.speedup:.2f}x as fast as {serial_name} (the goal "
-              f"is {goal}); in this notebook your pool shares its process with the trusted "
-              "kernel and the checks, so this is a rough figure – grading measures it in "
-              "separate processes. Speed up the parallel part if it stays near 1x.")
-    elif not res.meets(need):
-        raise AssertionError(
-            f"{target.name} runs {res.speedup:.2f}x as fast as {serial_name}; needed {goal}.\n"
-            "  hint: is the work really split over threads that run at the same time? A numba "
-            "kernel releases the GIL only with @njit(nogil=True), and a pool that waits for each "
-            "task before submitting the next one is serial")
+        print(f"⚠ {slow.splitlines()[0]} In this notebook your pool shares its process with "
+              "the trusted kernel and the checks, so this is a rough figure – grading measures "
+              "it in separate processes. Speed up the parallel part if it stays near 1x.")
+    elif slow:
+        raise AssertionError(slow)
     if outside and busy < floor:
         raise AssertionError(
             f"{target.name} kept only {busy:.2f} cores busy on average while it was timed; a "
@@ -397,8 +414,9 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
             "comes from somewhere else, and this exercise grades parallelism.\n  hint: do the "
             "threads run at the same time, or one after another (the GIL, .result() after each "
             "submit)?")
-    if res.meets(need):
-        print(f"✓ speedup {res.speedup:.2f}x (needed {goal}), {busy:.2f} cores busy"
+    if not slow:
+        print(f"✓ speedup {own.speedup:.2f}x over {kwarg}=1 (needed {goal}), "
+              f"{res.speedup:.2f}x the trusted kernel, {busy:.2f} cores busy"
               + ("" if outside else " (CPU time is checked again, from outside, when graded)"))
 
 

@@ -151,12 +151,18 @@ def test_speed_check_scales_its_goal_with_the_cores():
 
 @pytest.mark.skipif(parallel.available_cores() < 2, reason="needs 2 cores to use more than one")
 def test_a_speedup_without_parallelism_earns_nothing():
-    """Measured from outside: against a slow trusted kernel a serial kernel is "fast", but its
-    process keeps one core busy, not two; and a kernel told to use one thread must use one."""
+    """Against a slow trusted kernel a serial kernel is "fast", but not against its own
+    one-thread run; a kernel fast in both ways whose process keeps one core busy, not two,
+    earns nothing either (its one-thread mode is slow on purpose); and a kernel told to use
+    one thread must use one."""
     serial = GIL_KERNEL.replace("    n = num_threads or cpu_count()", "    n = 1")
     cell = SPEED_CELL.replace("{baseline}", "matmul_naive").format(cores=2)
-    message = error_of(grade(serial, cell))
-    assert "cores busy on average" in message
+    assert "as fast as with num_threads=1; needed ≥ 1.3x" in error_of(grade(serial, cell))
+    slowed = serial.replace("    m = A.shape[0]\n",
+                            "    m = A.shape[0]\n    if num_threads == 1:\n"
+                            "        _rows(A, B, C.copy(), 0, m); _rows(A, B, C.copy(), 0, m)\n")
+    message = error_of(grade(slowed, cell))
+    assert "cores busy on average" in message, message
     assert float(message.split("kept only ")[1].split()[0]) < parallel.parallelism_floor(2, 8)
     greedy = GIL_KERNEL.replace("    n = num_threads or cpu_count()", "    n = 2").replace(
         "@njit\ndef _rows", "@njit(nogil=True)\ndef _rows")

@@ -45,12 +45,13 @@ def EDIT(nb):
     return nb
 
 
-# Nothing is gained; the builtins patch even breaks numba's compiler in the student's own
-# process, so the honest naive loop loses its correctness points (self-inflicted).
+# Nothing is gained: the cell with the patches imports `builtins`, a way around import
+# statements, so the grader does not run it at all and every matmul_reordered test scores 0
+# (in the student's own kernel the builtins patch breaks numba's compiler as well).
 KERNEL_RUN = True  # its tests need what happens in the student's kernel (make test)
 
 EXPECTED = {
-    "test_matmul_reordered_correctness": 0, "test_matmul_reordered_errors": 1,
+    "test_matmul_reordered_correctness": 0, "test_matmul_reordered_errors": 0,
     "test_matmul_reordered_speed": 0,
     "test_matmul_blocked_correctness": 0, "test_matmul_blocked_errors": 1,
     "test_matmul_blocked_speed": 0, "test_matmul_blocked_tiling": 0,
