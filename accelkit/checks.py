@@ -10,10 +10,8 @@ Messages are written for students: what was expected, what came back, a hint.
 """
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
-import shutil
 import statistics
 
 import numpy as np
@@ -261,45 +259,6 @@ def check_speedup(fn, baseline, inputs: list, verify, tiers: list, kwargs=None,
     return float(earned)
 
 
-LAYOUTS = 3  # processes per side in check_tiling
-
-
-def _cycling(runners: list):
-    """A runner that hands each sample to the next of `runners` in turn."""
-    turn = itertools.count()
-    return lambda repeat: runners[next(turn) % len(runners)](repeat)
-
-
-@contextlib.contextmanager
-def _processes(target, base, inputs: list, verify):
-    """(baselines, candidates): `base` and `target` each in LAYOUTS worker processes (in
-    grading; one each here), warmed up and the candidates checked on `inputs`. Where a process
-    places its arrays moved identical i-k-j code at 1024x1024 by 0.72-1.39x from one process
-    pair to the next; rounds that cycle through three pairs average that out."""
-    if not isinstance(target, RemoteFunction):
-        yield [base], [target]
-        return
-    extra = []
-    try:
-        bases, cands = [base], [target]
-        for _ in range(LAYOUTS - 1):
-            for side, fn, sources in ((bases, base, None), (cands, target, target.sources())):
-                worker = fn.worker.fresh_copy(fn.worker.label)
-                extra.append(worker)
-                worker.start(fn.timeout)
-                side.append(RemoteFunction(worker, fn.name, sources, fn.timeout))
-        for cand in cands[1:]:
-            result, modified = cand.call(inputs, {})
-            verify(target.name, result, *inputs, modified=modified)
-        for other in bases[1:]:
-            other.call(inputs, {})
-        yield bases, cands
-    finally:
-        for worker in extra:
-            worker.kill()  # not close(): the sandbox uid still runs the session's workers
-            shutil.rmtree(worker.workdir or "", ignore_errors=True)
-
-
 def check_tiling(fn, inputs: list, verify, min_ratio: float = 1.4,
                  baseline=baselines.matmul_serial) -> None:
     """Tiling pays where the matrices leave the L2 cache: with its default tiles `fn` beats
@@ -309,12 +268,7 @@ def check_tiling(fn, inputs: list, verify, min_ratio: float = 1.4,
         return
     check_no_blas(fn, quiet=True)
     target = as_target(fn)
-    result, modified = target.call(inputs, {})
-    verify(target.name, result, *inputs, modified=modified)
-    with _processes(target, _partner(target, baseline), inputs, verify) as (bases, cands):
-        result = timing.compare(_cycling([b.runner(inputs, {}) for b in bases]),
-                                _cycling([c.runner(inputs, {}, verify) for c in cands]),
-                                [min_ratio])
+    result = _timed_against(target, baseline, inputs, verify, [min_ratio], {})
     shape = " @ ".join(describe(s) for s in inputs if hasattr(s, "describe"))
     print(f"Does tiling pay? {target.name} against the untiled i-k-j loop on {shape}:")
     print(result.table(f"{baseline.__name__} (trusted, untiled)", f"{target.name} (default tiles)"))
