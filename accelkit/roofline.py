@@ -132,18 +132,28 @@ def check_values(fn, cases, rel: float = 1e-9, hint: str = "") -> None:
     print(f"✓ {target.name}: {len(cases)} cases right")
 
 
-def check_answer_form(fn, key: str, kind) -> None:
-    """`fn()` returns a dict whose `key` holds an answer of the right form: a number (`kind`
-    float) or one of the strings in `kind`. The form only – the hidden tests grade the
-    answer, so the visible test cells give nothing away."""
+_DEFERRED = object()
+
+
+def _answer(fn, key: str):
+    """`fn()[key]`, from a dict `fn` must return (or _DEFERRED where the grader checks it)."""
     if _deferred(fn):
-        return
+        return _DEFERRED
     target = as_target(fn)
     answers, _ = target.call([], {})
     if not isinstance(answers, dict) or key not in answers:
         raise AssertionError(f"{target.name}() must return a dict with the key {key!r}; "
                              f"got {answers!r:.200}")
-    got = answers[key]
+    return answers[key]
+
+
+def check_answer_form(fn, key: str, kind) -> None:
+    """`fn()` returns a dict whose `key` holds an answer of the right form: a number (`kind`
+    float) or one of the strings in `kind`. The form only – the hidden tests grade the
+    answer, so the visible test cells give nothing away."""
+    got = _answer(fn, key)
+    if got is _DEFERRED:
+        return
     if kind is float and not _number(got):
         raise AssertionError(f"{key} must be a number, got {got!r:.100}")
     if kind is not float and not (isinstance(got, str) and got.strip().lower() in kind):
@@ -153,14 +163,9 @@ def check_answer_form(fn, key: str, kind) -> None:
 
 def check_answers(fn, key: str, want, rel: float = 0.01) -> None:
     """`fn()` returns a dict whose `key` is `want` (a number within `rel`, or a string)."""
-    if _deferred(fn):
+    got = _answer(fn, key)
+    if got is _DEFERRED:
         return
-    target = as_target(fn)
-    answers, _ = target.call([], {})
-    if not isinstance(answers, dict) or key not in answers:
-        raise AssertionError(f"{target.name}() must return a dict with the key {key!r}; "
-                             f"got {answers!r:.200}")
-    got = answers[key]
     if isinstance(want, str):
         ok = isinstance(got, str) and got.strip().lower() == want
     else:
