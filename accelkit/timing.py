@@ -10,9 +10,10 @@ The decision rule is a truncated sequential sign test (`decide`). For a threshol
 count the rounds that reach it (r >= t) and those that do not, in the order they were
 taken. The threshold is met as soon as the rounds that reach it lead by `margin`
 (5), and missed as soon as those that do not lead by 5. At least `min_rounds` (5)
-rounds are taken (but see the exception below), then one more at a time while some threshold is still open, up to
-`max_rounds` (41): there an open threshold is decided by the median of the 41 rounds
-(met when 21 or more reach it), and the comparison says it was decided at the limit.
+rounds are taken (but see the exception below), then one more at a time while some
+threshold is still open, up to `max_rounds` (41): there an open threshold is decided
+by the median of the 41 rounds (met when 21 or more reach it), and the comparison says
+it was decided at the limit.
 Only the signs of r - t count, so the rule needs no assumption about the noise: how
 slow a disturbed round is does not matter, only that it is one round. One exception
 bounds the time a hopeless kernel costs: when the first two rounds are both 4x below a
@@ -74,8 +75,9 @@ def decide(ratios: Sequence[float], threshold: float, margin: int = MARGIN,
 
     Decided at once when the first FAR_ROUNDS rounds are all FAR times below (failed) or
     above (passed) the threshold. Else passed when the rounds with ratio >= threshold first
-    lead those below by `margin`, failed when those below first lead by `margin`. Otherwise, after `max_rounds` rounds
-    (later ones are ignored), the median of the first `max_rounds` decides, at the limit.
+    lead those below by `margin`, failed when those below first lead by `margin`.
+    Otherwise, after `max_rounds` rounds (later ones are ignored), the median of the first
+    `max_rounds` decides, at the limit.
     With fewer rounds and no lead, the verdict is open (passed None) unless `final`, in
     which case the median of the rounds there are decides, also marked at the limit.
     """

@@ -149,13 +149,13 @@ class Server:
         self.sets: dict = {}
         self.kept: dict = {}
         self.setup, self.blocks = PREAMBLE, []
+        self.setup_values: dict = {}  # what the setup cell bound (see load_source)
 
     def load_source(self, blocks: list, setup: str = PREAMBLE) -> dict:
         """Run `setup`, then each (label, source) block in one namespace; a failing block does
         not stop the rest. Returns the names of the callables the blocks defined."""
         self.namespace = self._module(setup)
         self.setup, self.blocks = setup, []
-        self.preamble_names = set(self.namespace)
         # what the setup cell bound (a probe such as 04's grading_probe): requests by name
         # reach these objects even if a solution cell rebinds the name
         self.setup_values = dict(self.namespace)
@@ -200,7 +200,7 @@ class Server:
         """The callables the solution cells defined (in `namespace`, default the main one)."""
         namespace = self.namespace if namespace is None else namespace
         return sorted(n for n, v in namespace.items()
-                      if callable(v) and n not in self.preamble_names and not n.startswith("__"))
+                      if callable(v) and n not in self.setup_values and not n.startswith("__"))
 
     def load_module(self, module: str) -> dict:
         """A trusted worker: functions are then named "module:function" (or plain, in `module`)."""
@@ -214,7 +214,7 @@ class Server:
         if ":" in name and getattr(self, "trusted", False):
             module, _, attr = name.partition(":")
             return getattr(importlib.import_module(module), attr)
-        if name in getattr(self, "setup_values", {}):
+        if name in self.setup_values:
             return self.setup_values[name]
         return self.namespace[name]
 
