@@ -6,6 +6,8 @@ hardware allows) and a naive kernel fails by one. Both sides depend on the CPU, 
 declare ``CALIBRATION = "naive"``) on this machine, reads every speed measurement the
 trusted grader kept in the autograded notebooks (`cell.metadata.accelkit.measured`), and
 stores, with the machine's fingerprint, each threshold next to what both sides measured.
+A guard comparison (`timing.compare(..., guard=True)`: a floor behind the graded one, such as
+05's trusted anchor, which serial code passes by design) is checked on its reference side only.
 
 Autograde checks that file (`check`): no calibration for this machine, or one where a
 reference misses a threshold or a naive kernel reaches one, is a loud warning in the log –
@@ -78,8 +80,9 @@ def assess(root: Path, examples: list) -> list:
                  if e.role == "naive" and e.notebook == ref.notebook]
         for grade_id, runs in graded(ref).items():
             for index, run in enumerate(runs):
-                slow = [(who, found[grade_id][index]["speedup"]) for who, found in naive
-                        if len(found.get(grade_id, ())) > index]
+                slow = [] if run.get("guard") else [
+                    (who, found[grade_id][index]["speedup"]) for who, found in naive
+                    if len(found.get(grade_id, ())) > index]
                 rows.extend(_row(ref.notebook, grade_id, index, run, t, slow)
                             for t in run["thresholds"])
     return rows

@@ -10,6 +10,7 @@ Messages are written for students: what was expected, what came back, a hint.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import statistics
@@ -18,7 +19,7 @@ import numpy as np
 
 from accelkit import analysis, baselines, plots, timing
 from accelkit.cases import Matrix, Tensor, describe
-from accelkit.isolate import StudentError
+from accelkit.isolate import StudentError, on_one_cpu
 from accelkit.targets import LocalTarget, RemoteFunction, as_target
 
 __all__ = ["Matrix", "Tensor", "NotMeasured", "check_matmul", "check_conv2d", "check_raises",
@@ -222,14 +223,26 @@ def _partner(target, baseline) -> object:
     return LocalTarget(baseline)
 
 
-def _timed_against(target, baseline, inputs: list, verify, thresholds, kwargs: dict):
+def _timed_against(target, baseline, inputs: list, verify, thresholds, kwargs: dict,
+                   one_cpu: bool = False):
     """The common speed measurement: `target` (correct on these inputs first) against the
-    trusted `baseline`, every timed call on new inputs, a random sample of them verified."""
+    trusted `baseline`, every timed call on new inputs, a random sample of them verified.
+    one_cpu: both processes on the same CPU while they are timed (`isolate.on_one_cpu`), for
+    a one-thread question such as tiling."""
     result, modified = target.call(inputs, kwargs)
     verify(target.name, result, *inputs, modified=modified)
     base = _partner(target, baseline)
-    return timing.compare(base.runner(inputs, {}), target.runner(inputs, kwargs, verify),
-                          list(thresholds))
+    remote = isinstance(target, RemoteFunction)
+    with (on_one_cpu([base.worker, target.worker]) if one_cpu and remote
+          else contextlib.nullcontext(lambda: False)) as moved:
+        result = timing.compare(base.runner(inputs, {}), target.runner(inputs, kwargs, verify),
+                                list(thresholds))
+        if moved():
+            raise AssertionError(
+                f"{target.name} moved its threads off the CPU the grader gave it while it was "
+                "timed (os.sched_setaffinity): this measurement compares one CPU with one CPU, "
+                "so it cannot be made.")
+    return result
 
 
 def check_speedup(fn, baseline, inputs: list, verify, tiers: list, kwargs=None,
@@ -268,7 +281,7 @@ def check_tiling(fn, inputs: list, verify, min_ratio: float = 1.4,
         return
     check_no_blas(fn, quiet=True)
     target = as_target(fn)
-    result = _timed_against(target, baseline, inputs, verify, [min_ratio], {})
+    result = _timed_against(target, baseline, inputs, verify, [min_ratio], {}, one_cpu=True)
     shape = " @ ".join(describe(s) for s in inputs if hasattr(s, "describe"))
     print(f"Does tiling pay? {target.name} against the untiled i-k-j loop on {shape}:")
     print(result.table(f"{baseline.__name__} (trusted, untiled)", f"{target.name} (default tiles)"))

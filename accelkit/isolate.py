@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import json
+import contextlib
 from multiprocessing.connection import Connection
 
 from accelkit import sandbox, wire
@@ -71,6 +72,53 @@ def _signal_name(returncode: int) -> str:
         return signal.Signals(-returncode).name
     except ValueError:
         return f"signal {-returncode}"
+
+
+def _threads(pid: int) -> list:
+    try:
+        return [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except FileNotFoundError:
+        return []
+
+
+def _cpus_of(tid: int) -> set:
+    try:
+        return os.sched_getaffinity(tid)
+    except (ProcessLookupError, PermissionError):
+        return set()
+
+
+@contextlib.contextmanager
+def on_one_cpu(workers: list):
+    """Run the block with every thread of these workers on the same CPU (the last one this
+    process may use), then give them back the CPUs they had.
+
+    For comparisons of single-threaded kernels across two processes: each process otherwise
+    keeps to the CPU it last ran on, and on a shared machine the two CPUs differ. Threads a
+    worker starts inside the block inherit the CPU. Yields a function that says whether any
+    thread of the workers left that CPU (a kernel that widened its own affinity) – then the
+    measurement does not compare like with like."""
+    cpu = max(os.sched_getaffinity(0))
+    pids = [w.proc.pid for w in workers if w.alive()]
+    before = {pid: _cpus_of(pid) for pid in pids}
+
+    def pin() -> None:
+        for pid in pids:
+            for tid in _threads(pid):
+                with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+                    os.sched_setaffinity(tid, {cpu})
+
+    def moved() -> bool:
+        return any(_cpus_of(tid) - {cpu} for pid in pids for tid in _threads(pid))
+
+    pin()
+    try:
+        yield moved
+    finally:
+        for pid, cpus in before.items():
+            for tid in _threads(pid):
+                with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+                    os.sched_setaffinity(tid, cpus or os.sched_getaffinity(0))
 
 
 class Worker:

@@ -357,7 +357,7 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
         own = timing.compare(target.runner(inputs, {kwarg: 1}, verify, usage=one),
                              target.runner(inputs, {}, verify, usage=parallel), [need])
         res = timing.compare(_partner(target, baseline).runner(inputs, {}),
-                             target.runner(inputs, {}, verify), [anchor])
+                             target.runner(inputs, {}, verify), [anchor], guard=True)
         after = free_cores(target, cores)
         if after >= FREE_SHARE * cores:
             break

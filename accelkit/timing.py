@@ -109,6 +109,7 @@ class Comparison:
     thresholds: tuple = ()  # the thresholds the rounds were taken for
     margin: int = MARGIN
     max_rounds: int = MAX_ROUNDS
+    guard: bool = False     # a safeguard behind the graded comparison, not the speed graded
 
     @property
     def rounds(self) -> int:
@@ -134,7 +135,7 @@ class Comparison:
         """The comparison as plain data (kept in the autograded notebook, read by calibration)."""
         return {"speedup": round(self.speedup, 4), "rounds": self.rounds,
                 "thresholds": list(self.thresholds),
-                "met": [self.meets(t) for t in self.thresholds]}
+                "met": [self.meets(t) for t in self.thresholds], "guard": self.guard}
 
     def table(self, baseline_name: str, candidate_name: str) -> str:
         counts = [f"{self.reaching(t)} of {self.rounds} reach {t:g}x"
@@ -178,9 +179,12 @@ def repeats_for(run: Runner, min_sample_s: float) -> int:
 
 def compare(baseline: Runner, candidate: Runner, thresholds=(), *, margin: int = MARGIN,
             min_rounds: int = MIN_ROUNDS, max_rounds: int = MAX_ROUNDS,
-            min_sample_s: float = 0.01) -> Comparison:
+            min_sample_s: float = 0.01, guard: bool = False) -> Comparison:
     """Measure `candidate` against `baseline` in paired rounds, until the sign test (`decide`)
-    has a verdict on every threshold or `max_rounds` rounds are taken."""
+    has a verdict on every threshold or `max_rounds` rounds are taken.
+
+    guard: this comparison only backs up another one (a floor that rules out a trick, not
+    the speed that is graded); calibration then checks its reference side only."""
     thresholds = tuple(thresholds)
     min_rounds = min(min_rounds, max_rounds)
     reps_b = repeats_for(baseline, min_sample_s)
@@ -201,7 +205,7 @@ def compare(baseline: Runner, candidate: Runner, thresholds=(), *, margin: int =
             open_tier() or (len(paired) < min_rounds and not thresholds)):
         one_round()
     result = Comparison(statistics.median(base), statistics.median(cand), tuple(paired),
-                        statistics.median(paired), thresholds, margin, max_rounds)
+                        statistics.median(paired), thresholds, margin, max_rounds, guard)
     for found in _recorders:
         found.append(result.summary())
     return result

@@ -26,6 +26,27 @@ def test_rows_say_how_far_each_side_is_from_a_threshold():
     assert calibration._row("02", "c", 0, {"speedup": 9.0}, 3.0, [])["margin_below"] is None
 
 
+def test_a_guard_comparison_is_checked_on_its_reference_side_only(tmp_path):
+    """05's trusted anchor is a floor that serial code passes by design: the naive example
+    reaching it is no failure of calibration, the graded comparison still counts it."""
+    def graded(student, runs):
+        folder = tmp_path / "autograded" / student / course.ASSIGNMENT
+        folder.mkdir(parents=True)
+        cell = nbformat.v4.new_code_cell("", metadata={
+            "nbgrader": {"grade_id": "test_speed"}, "accelkit": {"measured": runs}})
+        nbformat.write(nbformat.v4.new_notebook(cells=[cell]), folder / "05_x.ipynb")
+
+    graded("reference", [{"speedup": 1.5, "thresholds": [1.25]},
+                         {"speedup": 1.9, "thresholds": [0.9], "guard": True}])
+    graded("serial", [{"speedup": 1.0, "thresholds": [1.25]},
+                      {"speedup": 1.1, "thresholds": [0.9], "guard": True}])
+    examples = [course.Example("05_x", "reference", "", None, {}),
+                course.Example("05_x", "serial", "", None, {}, calibration="naive")]
+    own, anchor = calibration.assess(tmp_path, examples)
+    assert (own["naive"], own["status"]) == (1.0, "thin")
+    assert (anchor["naive"], anchor["status"], anchor["margin_above"]) == (None, "ok", 2.111)
+
+
 def _rows(status="ok"):
     return [{"notebook": "03_vectorized_ops", "cell": "test_relu_speed", "check": 0,
              "threshold": 1.6, "reference": 2.9 if status == "ok" else 1.5, "naive": 1.0,

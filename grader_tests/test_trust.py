@@ -2,15 +2,17 @@
 verified, and what the static checks read."""
 from __future__ import annotations
 
+import os
 import textwrap
 
 import numpy as np
 import pytest
 
-from accelkit import analysis, targets
+from accelkit import analysis, baselines, targets
 from accelkit.cases import Matrix, reseeded, shrunk
 from accelkit.checks import verify_matmul
 from accelkit.fusion import Rows, Shared, Vector
+from accelkit.isolate import _threads, on_one_cpu
 from accelkit.session import GradingSession
 
 
@@ -195,3 +197,35 @@ def test_library_calls_in_disguise_are_found():
         found = analysis.delegations(name, sources)
         assert any(clue in f for f in found), (name, found)
     assert analysis.delegations("own_loops", sources) == []
+
+
+WIDENS = """
+import os, threading
+def helper_started():
+    return threading.active_count()
+def widen():
+    os.sched_setaffinity(0, range(os.cpu_count()))
+_t = threading.Thread(target=lambda: threading.Event().wait(60), daemon=True)
+_t.start()
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs")
+def test_a_one_thread_comparison_runs_both_workers_on_one_cpu():
+    """Tiling is timed with the trusted and the student's worker on the same CPU, every thread
+    of them; afterwards they get their CPUs back, and a kernel that widens its own affinity
+    while timed is noticed."""
+    with GradingSession([("cell", WIDENS)]) as session:
+        session.run_cell("1")
+        session.baseline(baselines.matmul_expected)(np.ones((2, 2)), np.ones((2, 2)))
+        workers = [session.student, session.trusted]
+        tids = [t for w in workers for t in _threads(w.proc.pid)]
+        assert len(tids) > 2                             # the student's helper thread counts
+        before = {t: os.sched_getaffinity(t) for t in tids}
+        with on_one_cpu(workers) as moved:
+            last = max(os.sched_getaffinity(0))
+            assert {frozenset(os.sched_getaffinity(t)) for t in tids} == {frozenset({last})}
+            assert not moved()
+            session.namespace["widen"]()
+            assert moved()
+        assert {t: os.sched_getaffinity(t) for t in tids} == before
