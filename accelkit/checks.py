@@ -11,6 +11,7 @@ Messages are written for students: what was expected, what came back, a hint.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import os
 import statistics
@@ -272,15 +273,30 @@ def check_speedup(fn, baseline, inputs: list, verify, tiers: list, kwargs=None,
     return float(earned)
 
 
-def check_tiling(fn, inputs: list, verify, min_ratio: float = 1.4,
+SCREEN_SIZE = 512   # the quick first look of check_tiling
+SCREEN_RATIO = 0.25  # no tiled kernel is 4x slower than the untiled loop there
+
+
+def check_tiling(fn, inputs: list, verify, min_ratio: float = 1.8,
                  baseline=baselines.matmul_serial) -> None:
-    """Tiling pays where the matrices leave the L2 cache: with its default tiles `fn` beats
+    """Tiling pays where the matrices leave the caches: with its default tiles `fn` beats
     the trusted *untiled* i-k-j loop by `min_ratio`. A kernel that is only reordered runs as
-    fast as that loop and fails; how the kernel treats tiny tiles plays no part."""
+    fast as that loop and fails; how the kernel treats tiny tiles plays no part.
+
+    A quick first look at SCREEN_SIZE² decides kernels far slower than the untiled loop
+    (a naive loop costs seconds per call at the graded size)."""
     if _deferred(fn):
         return
     check_no_blas(fn, quiet=True)
     target = as_target(fn)
+    small = [dataclasses.replace(s, rows=min(s.rows, SCREEN_SIZE), cols=min(s.cols, SCREEN_SIZE))
+             if isinstance(s, Matrix) else s for s in inputs]
+    screen = _timed_against(target, baseline, small, verify, [SCREEN_RATIO], {}, one_cpu=True)
+    if not screen.meets(SCREEN_RATIO):
+        raise AssertionError(
+            f"{target.name} is only {screen.speedup:.2f}x as fast as the untiled i-k-j loop "
+            f"already at {SCREEN_SIZE}²: far from a tiled kernel, so it was not timed at the "
+            "graded size.\n  hint: start from the loop order of matmul_reordered, then add tiles")
     result = _timed_against(target, baseline, inputs, verify, [min_ratio], {}, one_cpu=True)
     shape = " @ ".join(describe(s) for s in inputs if hasattr(s, "describe"))
     print(f"Does tiling pay? {target.name} against the untiled i-k-j loop on {shape}:")
@@ -315,12 +331,16 @@ def check_autotune(autotune, kernel, m: int, k: int, n: int, candidates, dtype="
 
     def measure() -> dict:
         """Median seconds per call of each candidate: interleaved rounds, each sample >= 10 ms,
-        the order rotating per round."""
+        the order rotating per round; after 3 rounds it stops once the pick is the fastest in
+        every round so far (more rounds only matter for a close call)."""
         samples = {c: [] for c in candidates}
         for i in range(rounds):
             order = list(candidates)[i % len(candidates):] + list(candidates)[:i % len(candidates)]
             for c in order:
                 samples[c].append(runners[c](repeats[c]) / repeats[c])
+            if i >= 2 and all(samples[pick][r] <= min(s[r] for s in samples.values())
+                              for r in range(i + 1)):
+                break
         return {c: statistics.median(s) for c, s in samples.items()}
 
     for _ in range(2):  # a second chance against a burst of load from other programs

@@ -21,7 +21,7 @@ import json
 import contextlib
 from multiprocessing.connection import Connection
 
-from accelkit import sandbox, wire
+from accelkit import probe_channel, sandbox, wire
 
 DEFAULT_MEMORY_MB = 4096
 DEFAULT_TIMEOUT_S = 60.0
@@ -135,6 +135,7 @@ class Worker:
         self.proc: subprocess.Popen | None = None
         self.conn: Connection | None = None
         self.workdir: str | None = None
+        self.probe_events = None  # the grader's end of the probes' channel (probe_channel)
         self.starts = 0
 
     # -- life cycle -------------------------------------------------------
@@ -150,14 +151,18 @@ class Worker:
         env.update(HOME=self.workdir, TMPDIR=self.workdir, PYTHONDONTWRITEBYTECODE="1",
                    NUMBA_CACHE_DIR=os.path.join(self.workdir, "numba-cache"), MPLBACKEND="Agg")
         self.stderr_path = os.path.join(self.workdir, "stderr.txt")
+        if self.probe_events is not None:
+            self.probe_events.close()
+        self.probe_events, probe_end = probe_channel.pair()
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", "-m", "accelkit.worker", str(child_sock.fileno()),
-                 json.dumps(self.policy)],
-                pass_fds=[child_sock.fileno()], cwd=self.workdir, env=env,
+                 str(probe_end.fileno()), json.dumps(self.policy)],
+                pass_fds=[child_sock.fileno(), probe_end.fileno()], cwd=self.workdir, env=env,
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                 start_new_session=True)
         child_sock.close()
+        probe_end.close()
         self.conn = Connection(parent_sock.detach())
         self.starts += 1
         if self.load[0] != "load_source":
@@ -214,6 +219,9 @@ class Worker:
         a session closes its workers only when all of them are done."""
         self.kill()
         sandbox.kill_all(self.policy.get("uid"))
+        if self.probe_events is not None:
+            self.probe_events.close()
+            self.probe_events = None
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None

@@ -12,6 +12,7 @@ for a parallel efficiency (speedup / cores), capped for very wide machines.
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
 import math
 import os
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from accelkit import analysis, plots, timing
+from accelkit import analysis, plots, probe_channel, timing
 from accelkit.baselines import matmul_serial
 from accelkit.cases import Matrix, Tensor, describe
 from accelkit.checks import NotMeasured, _deferred, _partner, _verify_array
@@ -111,12 +112,21 @@ class ConcurrencyProbe:
     """x -> (x, number of probe calls running when this call started), then sleeps `delay`.
 
     The largest second value over all results is the most calls that ever ran at once
-    (the count only grows when a call starts)."""
+    (the count only grows when a call starts). In a worker each call also sends a start and
+    an end event to the grader (`probe_channel`): grading counts those, not the results,
+    which the code under test could rewrite."""
 
     delay: float = 0.1
     token: int = field(default_factory=lambda: int.from_bytes(os.urandom(6), "little"))
 
     def __call__(self, x):
+        probe_channel.send("start", self.token, x)
+        try:
+            return self._counted(x)
+        finally:
+            probe_channel.send("end", self.token, x)
+
+    def _counted(self, x):
         with _probe_lock:
             _probe_active[self.token] = _probe_active.get(self.token, 0) + 1
             running = _probe_active[self.token]
@@ -213,12 +223,17 @@ def check_worker_limit(fn, num_workers, items: int, delay: float = 0.1) -> None:
     limit = available_cores() if num_workers is None else num_workers
     wanted = min(limit, items)
     what = f"{target.name}(fn, {items} items" + (f", num_workers={num_workers})" if kwargs else ")")
-    result = _call(target, [probe, data], kwargs)
+    remote = isinstance(target, RemoteFunction)
+    with (probe_channel.listening(target.worker.probe_events) if remote
+          else contextlib.nullcontext([])) as events:
+        result = _call(target, [probe, data], kwargs)
     ok = isinstance(result, list) and len(result) == items and all(
         isinstance(r, tuple) and len(r) == 2 for r in result)
     if not ok or sorted(r[0] for r in result) != data:
         raise AssertionError(f"{what} did not return one result per item: got {result!r:.120}")
     peak = max((r[1] for r in result), default=0)
+    if remote:  # the grader's own count, from the probe's events (the results are the kernel's)
+        peak = _peak_from_events(what, events, probe.token, data)
     if peak > limit:
         raise AssertionError(f"{what} ran up to {peak} calls of fn at the same time; the limit "
                              f"is {limit}" + (" (the cores available)" if num_workers is None else "")
@@ -230,6 +245,31 @@ def check_worker_limit(fn, num_workers, items: int, delay: float = 0.1) -> None:
             "  hint: submit all tasks first, then collect the results; calling .result() right "
             "after each submit waits for that task and makes the pool serial")
     print(f"✓ {what}: {peak} call{'s' if peak != 1 else ''} of fn ran at once (limit {limit})")
+
+
+def _peak_from_events(what: str, events: list, token: int, items: list) -> int:
+    """The most probe calls that ran at once, counted from their start and end events; every
+    item's call must have started and ended exactly once."""
+    running = peak = 0
+    starts, ends = [], []
+    for _, fields in events:
+        if len(fields) != 3 or fields[1] != str(token):
+            continue
+        kind, item = fields[0], fields[2]
+        if kind == "start":
+            starts.append(item)
+            running += 1
+            peak = max(peak, running)
+        elif kind == "end":
+            ends.append(item)
+            running -= 1
+    wanted = sorted(map(str, items))
+    if sorted(starts) != wanted or sorted(ends) != wanted:
+        raise AssertionError(
+            f"{what}: fn was not called exactly once for every item (the grader saw "
+            f"{len(starts)} calls begin and {len(ends)} end, for {len(items)} items).\n"
+            "  hint: call fn once per item and return what it returns")
+    return peak
 
 
 # -- kernels: determinism and speed ------------------------------------------------

@@ -1,6 +1,6 @@
 """The worker: a child process that runs untrusted code for the trusted engine.
 
-Started by ``accelkit.isolate.Worker`` as ``python -I -m accelkit.worker FD LIMITS``.
+Started by ``accelkit.isolate.Worker`` as ``python -I -m accelkit.worker FD PROBE_FD LIMITS``.
 It reads pickled requests from the trusted parent on the socket FD and answers
 with ``accelkit.wire`` replies (never pickle: the parent must not unpickle what
 student code produced). Everything the worker itself relies on is bound here,
@@ -27,7 +27,7 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
-from accelkit import sandbox
+from accelkit import probe_channel, sandbox
 from accelkit.cases import build_all
 from accelkit.wire import encode
 
@@ -301,7 +301,8 @@ def serve(conn: Connection) -> None:
 
 
 def main() -> None:
-    fd, policy = int(sys.argv[1]), json.loads(sys.argv[2])
+    fd, probe_fd, policy = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
+    probe_channel.bind(probe_fd)
     faulthandler.enable()
     sandbox.apply(policy, os.getcwd())
     sys.stdin = None

@@ -128,8 +128,8 @@ def test_the_graders_modules_never_reach_a_students_worker():
             out = session.run_cell(f"{name}(np.ones(3))")
             assert out[-1]["ename"] == "PermissionError", out
             assert "is the grader's own code" in out[-1]["evalue"]
-        assert set(ns["loaded"]()) <= {"accelkit", "accelkit.cases", "accelkit.sandbox",
-                                       "accelkit.student", "accelkit.tools", "accelkit.wire",
+        assert set(ns["loaded"]()) <= {"accelkit", "accelkit.cases", "accelkit.probe_channel",
+                                       "accelkit.sandbox", "accelkit.student", "accelkit.tools", "accelkit.wire",
                                        "accelkit.worker"}
         assert ns["tool"](0.0) == 1.0
         out = session.run_cell("sneaky(1)")
