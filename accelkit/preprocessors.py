@@ -8,6 +8,7 @@ the outputs into the gradebook.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -76,6 +77,7 @@ class ResilientExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._dead = None
         self._flooded: set = set()
+        self._private = None
         policy, warning = sandbox.Sandbox(config=self.config).policy(self.memory_mb)
         if warning:
             self.log.warning("!" * 20 + " kernel: " + warning)
@@ -95,17 +97,33 @@ class ResilientExecute(Execute):
             sandbox.kill_all(policy["uid"])
             shutil.rmtree(private, ignore_errors=True)
 
+    START_ATTEMPTS = 2  # a kernel that dies before its first reply ran no student code yet
+    _private = None     # the sandboxed kernel's private folder, while it runs
+
     def _run_kernel(self, nb, resources, km):
-        """Execute; a kernel that cannot start or dies leaves notes, and grading goes on."""
-        try:
-            return super().preprocess(nb, resources, km)
-        except Exception as err:  # noqa: BLE001 - e.g. "Kernel died before replying"
-            self.log.warning("The notebook's kernel failed: %s", err)
-            code = [c for c in nb.cells if c.cell_type == "code"]
-            if code:
-                code[0].outputs.append(_note(f"The kernel failed ({err}); the notebook was not "
-                                             "run, but its tests were graded."))
-            return nb, resources
+        """Execute; a kernel that cannot start or dies leaves notes, and grading goes on. A
+        kernel that dies while starting (before it replies to kernel_info, so before any cell
+        ran: seen now and then as a libzmq assertion) is started once more."""
+        for attempt in range(1, self.START_ATTEMPTS + 1):
+            try:
+                return super().preprocess(nb, resources, km)
+            except Exception as err:  # noqa: BLE001 - e.g. "Kernel died before replying"
+                failure = err
+            if "before replying to kernel_info" not in str(failure):
+                break
+            if attempt < self.START_ATTEMPTS:
+                self.log.warning("The notebook's kernel died while starting (%s); starting it "
+                                 "again", failure)
+                if self._private:  # the dead kernel's sockets and connection file
+                    for name in os.listdir(self._private):
+                        with contextlib.suppress(OSError):
+                            os.unlink(os.path.join(self._private, name))
+        self.log.warning("The notebook's kernel failed: %s", failure)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        if code:
+            code[0].outputs.append(_note(f"The kernel failed ({failure}); the notebook was not "
+                                         "run, but its tests were graded."))
+        return nb, resources
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()

@@ -32,9 +32,21 @@ def fresh_specs(specs: list) -> list:
     return [reseeded(s, base + 7919 * i) for i, s in enumerate(specs)]
 
 
+SETS_BYTES = 256 << 20  # the distinct input sets of one sample take at most this much memory
+
+
+def _bytes_of(specs: list) -> int:
+    return sum(a.nbytes for a in build_all(specs) if isinstance(a, np.ndarray))
+
+
 def fresh_sets(specs: list, repeat: int) -> tuple:
-    """(sets, calls) for `repeat` timed calls: distinct sets of new inputs, one per call."""
-    sets = [fresh_specs(specs) for _ in range(min(repeat, MAX_SETS))]
+    """(sets, calls) for `repeat` timed calls: distinct sets of new inputs, one per call, as
+    many as MAX_SETS and SETS_BYTES allow (a kernel that returns at once on big inputs gets
+    many calls per sample; their inputs must still fit in the worker)."""
+    count = min(repeat, MAX_SETS)
+    if count > 1:
+        count = max(1, min(count, SETS_BYTES // max(1, _bytes_of(specs))))
+    sets = [fresh_specs(specs) for _ in range(count)]
     return sets, [i % len(sets) for i in range(repeat)]
 
 

@@ -294,3 +294,29 @@ def test_autotune_check_fails_a_slow_pick_even_after_its_second_measurement():
     with pytest.raises(AssertionError, match=r"picked block_size=4, .*faster \(measured twice\)"):
         check_autotune(picks_4, kernel, 8, 8, 8, candidates=(4, 64))
     check_autotune(picks_64, kernel, 8, 8, 8, candidates=(4, 64))
+
+
+def test_a_kernel_that_dies_while_starting_is_started_once_more(monkeypatch):
+    """A kernel that dies before its first reply (a libzmq assertion, now and then) ran no
+    student code: the kernel run starts it again, once; a second death leaves the note."""
+    import nbformat
+    from nbgrader.preprocessors import Execute
+    from accelkit.preprocessors import ResilientExecute
+    calls = []
+
+    def dies(times):
+        def preprocess(self, nb, resources=None, km=None):
+            calls.append(1)
+            if len(calls) <= times:
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            return nb, resources
+        return preprocess
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    monkeypatch.setattr(Execute, "preprocess", dies(1))
+    out, _ = ResilientExecute()._run_kernel(nb, {}, None)
+    assert len(calls) == 2 and out.cells[0].outputs == []
+    calls.clear()
+    monkeypatch.setattr(Execute, "preprocess", dies(5))
+    out, _ = ResilientExecute()._run_kernel(nb, {}, None)
+    assert len(calls) == 2 and "The kernel failed" in out.cells[0].outputs[0]["text"]

@@ -28,6 +28,16 @@ def test_fresh_inputs_are_new_objects_with_new_contents():
     assert shrunk(Vector(2048)) == Vector(2048)                    # columns keep their size
 
 
+def test_input_sets_of_a_sample_fit_in_memory():
+    """A kernel that returns at once on 32 MiB inputs gets thousands of calls per sample; the
+    distinct input sets stop at SETS_BYTES (they once took 8 GiB and the worker ran out)."""
+    big = [Matrix(32, 1024, "float64"), Matrix(1024, 4096, "float64")]
+    sets, calls = targets.fresh_sets(big, 4000)
+    assert len(sets) == targets.SETS_BYTES // ((32 * 1024 + 1024 * 4096) * 8) == 7
+    assert len(calls) == 4000
+    assert len(targets.fresh_sets([Matrix(8, 8)], 4000)[0]) == targets.MAX_SETS
+
+
 def test_kept_calls_are_a_random_sample():
     picks = {tuple(targets.kept_calls(10)) for _ in range(50)}
     assert len(picks) > 10 and all(len(p) == 2 and p[0] < p[1] for p in picks)
