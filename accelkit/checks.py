@@ -225,7 +225,7 @@ def _partner(target, baseline) -> object:
 
 
 def _timed_against(target, baseline, inputs: list, verify, thresholds, kwargs: dict,
-                   one_cpu: bool = False):
+                   one_cpu: bool = False, guard: bool = False):
     """The common speed measurement: `target` (correct on these inputs first) against the
     trusted `baseline`, every timed call on new inputs, a random sample of them verified.
     one_cpu: both processes on the same CPU while they are timed (`isolate.on_one_cpu`), for
@@ -237,7 +237,7 @@ def _timed_against(target, baseline, inputs: list, verify, thresholds, kwargs: d
     with (on_one_cpu([base.worker, target.worker]) if one_cpu and remote
           else contextlib.nullcontext(lambda: False)) as moved:
         result = timing.compare(base.runner(inputs, {}), target.runner(inputs, kwargs, verify),
-                                list(thresholds))
+                                list(thresholds), guard=guard)
         if moved():
             raise AssertionError(
                 f"{target.name} moved its threads off the CPU the grader gave it while it was "
@@ -291,7 +291,10 @@ def check_tiling(fn, inputs: list, verify, min_ratio: float = 1.8,
     target = as_target(fn)
     small = [dataclasses.replace(s, rows=min(s.rows, SCREEN_SIZE), cols=min(s.cols, SCREEN_SIZE))
              if isinstance(s, Matrix) else s for s in inputs]
-    screen = _timed_against(target, baseline, small, verify, [SCREEN_RATIO], {}, one_cpu=True)
+    screen = _timed_against(target, baseline, small, verify, [SCREEN_RATIO], {}, one_cpu=True,
+                            guard=True)
+    print(f"First look at {SCREEN_SIZE}²: {screen.speedup:.2f}x the untiled loop (a tiled "
+          f"kernel is not below {SCREEN_RATIO:g}x there)")
     if not screen.meets(SCREEN_RATIO):
         raise AssertionError(
             f"{target.name} is only {screen.speedup:.2f}x as fast as the untiled i-k-j loop "
