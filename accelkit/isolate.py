@@ -8,6 +8,7 @@ request, so one broken kernel costs only the checks that call it.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import shutil
@@ -18,7 +19,6 @@ import sys
 import tempfile
 import time
 import json
-import contextlib
 from multiprocessing.connection import Connection
 
 from accelkit import probe_channel, sandbox, wire
@@ -100,25 +100,25 @@ def on_one_cpu(workers: list):
     measurement does not compare like with like."""
     cpu = max(os.sched_getaffinity(0))
     pids = [w.proc.pid for w in workers if w.alive()]
-    before = {pid: _cpus_of(pid) for pid in pids}
-
-    def pin() -> None:
-        for pid in pids:
-            for tid in _threads(pid):
-                with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
-                    os.sched_setaffinity(tid, {cpu})
+    before = {pid: _cpus_of(pid) or os.sched_getaffinity(0) for pid in pids}
 
     def moved() -> bool:
         return any(_cpus_of(tid) - {cpu} for pid in pids for tid in _threads(pid))
 
-    pin()
+    for pid in pids:
+        _set_cpus(pid, {cpu})
     try:
         yield moved
     finally:
         for pid, cpus in before.items():
-            for tid in _threads(pid):
-                with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
-                    os.sched_setaffinity(tid, cpus or os.sched_getaffinity(0))
+            _set_cpus(pid, cpus)
+
+
+def _set_cpus(pid: int, cpus: set) -> None:
+    """Every thread of process `pid` on `cpus` (threads that end meanwhile are skipped)."""
+    for tid in _threads(pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+            os.sched_setaffinity(tid, cpus)
 
 
 class Worker:
