@@ -1,7 +1,7 @@
 """nbgrader configuration of the Acceleration course module."""
 import os
 
-from accelkit.preprocessors import (ClearGraderMetadata, ResilientExecute, RobustOverwriteCells,
+from accelkit.grading.preprocessors import (ClearGraderMetadata, ResilientExecute, RobustOverwriteCells,
                                     TrustedGrade)
 from nbgrader.converters import GenerateAssignment
 from nbconvert.preprocessors import ClearMetadataPreprocessor

@@ -16,9 +16,9 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from accelkit import course
-from accelkit.baselines import matmul_naive
+from accelkit.exercises.baselines import matmul_naive
 from accelkit.student import best_time, machine_summary, matmul_gflops, print_table
-from accelkit.worker import PREAMBLE
+from accelkit.grading.worker import PREAMBLE
 
 
 def reference_kernels(root: Path) -> dict:

@@ -78,7 +78,7 @@ def cmd_scores(args) -> int:
 
 def cmd_margins(args) -> int:
     """The measured speedups of every example next to the thresholds, from autograded/."""
-    from accelkit import calibration
+    from accelkit.grading import calibration
     print("| notebook | test cell | student | measured speedups (median) | thresholds |")
     print("|---|---|---|---|---|")
     for nb_path in sorted((args.root / "autograded").glob(f"*/{course.ASSIGNMENT}/*.ipynb")):
@@ -97,7 +97,7 @@ def cmd_calibrate(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from accelkit import calibration
+    from accelkit.grading import calibration
 
     console = Console(width=max(Console().width, 120))
     console.print("grading the reference and naive examples on this machine (a few minutes)...")
@@ -146,7 +146,7 @@ def cmd_grade(args) -> int:
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
 
-    from accelkit import calibration
+    from accelkit.grading import calibration
 
     console = Console()
     setting, problem = calibration_setting(args.root), calibration.check(args.root)

@@ -10,8 +10,9 @@ import nbformat
 import pytest
 from traitlets.config import Config
 
-from accelkit import calibration, course
-from accelkit.preprocessors import TrustedGrade
+from accelkit.grading import calibration
+from accelkit import course
+from accelkit.grading.preprocessors import TrustedGrade
 from conftest import REPO
 
 

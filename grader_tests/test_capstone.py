@@ -1,10 +1,10 @@
-"""accelkit.capstone on its own: the reference against the oracle, the error bound, the profiler."""
+"""accelkit.exercises.capstone on its own: the reference against the oracle, the error bound, the profiler."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from accelkit.capstone import BlockParams, Matrix, block_expected, block_reference, profile_calls, verify_block
+from accelkit.exercises.capstone import BlockParams, Matrix, block_expected, block_reference, profile_calls, verify_block
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -7,11 +7,11 @@ import textwrap
 import numpy as np
 import pytest
 
-from accelkit import analysis, timing
-from accelkit.cases import Matrix
-from accelkit.isolate import IsolationError, StudentError, Worker
-from accelkit.session import GradingSession
-from accelkit.worker import PREAMBLE
+from accelkit.grading import analysis, timing
+from accelkit.grading.cases import Matrix
+from accelkit.grading.isolate import IsolationError, StudentError, Worker
+from accelkit.grading.session import GradingSession
+from accelkit.grading.worker import PREAMBLE
 
 
 def student(source: str) -> Worker:
@@ -209,7 +209,7 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox need
 
 @needs_root
 def test_sandbox_hides_the_course_and_the_network(tmp_path):
-    from accelkit import sandbox
+    from accelkit.grading import sandbox
 
     course_root = tmp_path / "course"
     (course_root / "source").mkdir(parents=True)
@@ -252,7 +252,7 @@ def test_sandbox_hides_the_course_and_the_network(tmp_path):
 def test_sandbox_contains_a_fork_bomb_and_cleans_up(tmp_path):
     import psutil
 
-    from accelkit import sandbox
+    from accelkit.grading import sandbox
 
     policy, _ = sandbox.policy(2048, str(tmp_path))
     bomb = "import os\ndef bomb():\n    while True:\n        os.fork()\ndef ok():\n    return 1\n"
@@ -266,7 +266,7 @@ def test_sandbox_contains_a_fork_bomb_and_cleans_up(tmp_path):
 
 
 def test_without_root_the_grader_says_so_loudly(monkeypatch):
-    from accelkit import sandbox
+    from accelkit.grading import sandbox
 
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     policy, warning = sandbox.policy(2048, "/somewhere")
@@ -278,7 +278,7 @@ def test_without_root_the_grader_says_so_loudly(monkeypatch):
 def test_autotune_check_fails_a_slow_pick_even_after_its_second_measurement():
     import time as _time
 
-    from accelkit.checks import check_autotune
+    from accelkit.exercises.blocked_matmul import check_autotune
 
     def kernel(A, B, block_size=64):
         if block_size == 4:
@@ -301,7 +301,7 @@ def test_a_kernel_that_dies_while_starting_is_started_once_more(monkeypatch):
     student code: the kernel run starts it again, once; a second death leaves the note."""
     import nbformat
     from nbgrader.preprocessors import Execute
-    from accelkit.preprocessors import ResilientExecute
+    from accelkit.grading.preprocessors import ResilientExecute
     calls = []
 
     def dies(times):

@@ -1,4 +1,4 @@
-"""Speed charts in the feedback: the mechanism (`accelkit.plots`) and the real pipeline."""
+"""Speed charts in the feedback: the mechanism (`accelkit.grading.plots`) and the real pipeline."""
 from __future__ import annotations
 
 import base64
@@ -7,9 +7,10 @@ import nbformat
 import pytest
 from nbgrader import utils
 
-from accelkit import calibration, course, plots
-from accelkit.session import GradingSession
-from accelkit.worker import PREAMBLE
+from accelkit.grading import calibration, plots
+from accelkit import course
+from accelkit.grading.session import GradingSession
+from accelkit.grading.worker import PREAMBLE
 from conftest import SELECTED, nbgrader, scores_of
 
 NOTEBOOK = "02_blocked_matmul"
@@ -37,7 +38,7 @@ def _graded(outputs, points: float = 1.0):
 
 
 def test_run_cell_shows_a_chart_and_nbgrader_still_reads_the_score():
-    setup = PREAMBLE + "from accelkit.baselines import matmul_naive\n"
+    setup = PREAMBLE + "from accelkit.exercises.baselines import matmul_naive\n"
     with GradingSession([("cell", KERNEL)], setup) as session:
         scored = session.run_cell(SPEED + "score")
         failed = session.run_cell(SPEED + "assert False, 'after the chart'")

@@ -1,12 +1,12 @@
-"""accelkit.fusion on its own: fast_exp, the read-only recipes, the memory check (real workers)."""
+"""accelkit.exercises.fusion on its own: fast_exp, the read-only recipes, the memory check (real workers)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from numba import njit
 
-from accelkit.fusion import Rows, Shared, fast_exp
-from accelkit.session import GradingSession
+from accelkit.exercises.fusion import Rows, Shared, fast_exp
+from accelkit.grading.session import GradingSession
 
 
 @njit(error_model="numpy")
@@ -58,7 +58,7 @@ def chain(x):
 
 
 def test_memory_check_sees_temporaries_in_the_worker():
-    cell = ("from accelkit.fusion import check_fused_memory, Rows, verify_softmax\n"
+    cell = ("from accelkit.exercises.fusion import check_fused_memory, Rows, verify_softmax\n"
             "check_fused_memory({}, [Rows(2048, 2048, 'float32', seed=1)], verify_softmax)")
     with GradingSession([("cell", SOFTMAXES)]) as session:
         fused = session.run_cell(cell.format("fused"))

@@ -1,4 +1,4 @@
-"""The checks of notebook 05 (accelkit.parallel) against real workers: probes travel into the
+"""The checks of notebook 05 (accelkit.exercises.parallel) against real workers: probes travel into the
 student's worker by reference, and what they saw there decides the check."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from accelkit import parallel
-from accelkit.session import GradingSession
+from accelkit.exercises import parallel
+from accelkit.grading.session import GradingSession
 
 SETUP = """\
 import os, time
@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 import numpy as np
 from numba import njit
 from threadpoolctl import threadpool_limits
-from accelkit.checks import Matrix, Tensor, verify_matmul
-from accelkit.baselines import matmul_naive
-from accelkit.parallel import *
+from accelkit.exercises.checks import Matrix, Tensor, verify_matmul
+from accelkit.exercises.baselines import matmul_naive
+from accelkit.exercises.parallel import *
 from accelkit.student import cpu_count
 """
 

@@ -6,16 +6,16 @@ import textwrap
 import numpy as np
 import pytest
 
-from accelkit import alignment, simd
-from accelkit.cases import build_all
-from accelkit.session import GradingSession
+from accelkit.exercises import alignment, simd
+from accelkit.grading.cases import build_all
+from accelkit.grading.session import GradingSession
 
 SETUP = """\
 import math
 import numpy as np
 import numba
 from numba import njit
-from accelkit.alignment import alignment_probe
+from accelkit.exercises.alignment import alignment_probe
 grading_probe = alignment_probe(globals())
 """
 

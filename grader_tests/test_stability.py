@@ -13,8 +13,8 @@ import nbformat
 import pytest
 
 from accelkit import course
-from accelkit.preprocessors import solution_blocks
-from accelkit.session import GradingSession
+from accelkit.grading.preprocessors import solution_blocks
+from accelkit.grading.session import GradingSession
 from conftest import REPO
 
 RUNS = 10

@@ -1,4 +1,4 @@
-"""The speed-check decision rule (accelkit.timing): its error rates, simulated and computed
+"""The speed-check decision rule (accelkit.grading.timing): its error rates, simulated and computed
 exactly, and `compare` on fake runners. Pure Python and numpy: nothing here is timed."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from accelkit import timing
+from accelkit.grading import timing
 
 SIGMA = 0.3      # per-round log-noise of a paired ratio
 RUNS = 20_000    # simulated comparisons per case

@@ -8,12 +8,13 @@ import textwrap
 import numpy as np
 import pytest
 
-from accelkit import analysis, baselines, targets
-from accelkit.cases import Matrix, reseeded, shrunk
-from accelkit.checks import verify_matmul
-from accelkit.fusion import Rows, Shared, Vector
-from accelkit.isolate import _threads, on_one_cpu
-from accelkit.session import GradingSession
+from accelkit.grading import analysis, targets
+from accelkit.exercises import baselines
+from accelkit.grading.cases import Matrix, reseeded, shrunk
+from accelkit.exercises.checks import verify_matmul
+from accelkit.exercises.fusion import Rows, Shared, Vector
+from accelkit.grading.isolate import _threads, on_one_cpu
+from accelkit.grading.session import GradingSession
 
 
 def test_fresh_inputs_are_new_objects_with_new_contents():
@@ -102,7 +103,7 @@ def test_ways_around_import_statements_are_named():
     assert analysis.import_bypasses("import importlib\nm = importlib.import_module('x')") == [
         "importlib"]
     assert analysis.import_bypasses("from builtins import __import__") == ["builtins"]
-    assert analysis.import_bypasses("import sys\nm = sys.modules['accelkit.checks']") == [
+    assert analysis.import_bypasses("import sys\nm = sys.modules['accelkit.exercises.checks']") == [
         "sys.modules"]
     assert analysis.import_bypasses("f = ().__class__.__base__.__subclasses__") == ["__subclasses__"]
     assert analysis.import_bypasses("g = getattr(fn, '__globals__')") == ["'__globals__'"]
@@ -112,8 +113,8 @@ def test_ways_around_import_statements_are_named():
 
 SETUP_WITH_ORACLE = """\
 import numpy as np
-from accelkit.capstone import BlockParams, block_expected, check_block
-from accelkit.fusion import fast_exp
+from accelkit.exercises.capstone import BlockParams, block_expected, check_block
+from accelkit.exercises.fusion import fast_exp
 """
 
 
@@ -121,7 +122,7 @@ def test_the_graders_modules_never_reach_a_students_worker():
     """Names the setup cell imports from the grader's modules are withheld in the worker (the
     modules are not even loaded there), so are those a solution cell imports itself; the
     tools (fast_exp) are real; a cell that goes around import statements is not run."""
-    cells = [("cell a", "from accelkit.checks import verify_matmul\n"
+    cells = [("cell a", "from accelkit.exercises.checks import verify_matmul\n"
                         "def use_setup(x):\n    return block_expected(x, {})\n"
                         "def use_import(x):\n    return verify_matmul('f', x, x)\n"
                         "def loaded():\n    import sys\n"   # (a computed name is not flagged)
@@ -130,7 +131,7 @@ def test_the_graders_modules_never_reach_a_students_worker():
                         "def tool(x):\n    return float(fast_exp(x))\n"),
              ("cell b", "import importlib\n"
                         "def sneaky(x):\n"
-                        "    return importlib.import_module('accelkit.capstone').block_expected\n")]
+                        "    return importlib.import_module('accelkit.exercises.capstone').block_expected\n")]
     with GradingSession(cells, SETUP_WITH_ORACLE) as session:
         session.run_cell("1")
         ns = session.namespace
@@ -138,9 +139,10 @@ def test_the_graders_modules_never_reach_a_students_worker():
             out = session.run_cell(f"{name}(np.ones(3))")
             assert out[-1]["ename"] == "PermissionError", out
             assert "is the grader's own code" in out[-1]["evalue"]
-        assert set(ns["loaded"]()) <= {"accelkit", "accelkit.cases", "accelkit.probe_channel",
-                                       "accelkit.sandbox", "accelkit.student", "accelkit.tools", "accelkit.wire",
-                                       "accelkit.worker"}
+        assert set(ns["loaded"]()) <= {
+            "accelkit", "accelkit.student", "accelkit.student.tools",   # what solution cells may use
+            "accelkit.grading", "accelkit.grading.worker", "accelkit.grading.cases",   # the worker
+            "accelkit.grading.probe_channel", "accelkit.grading.sandbox", "accelkit.grading.wire"}
         assert ns["tool"](0.0) == 1.0
         out = session.run_cell("sneaky(1)")
         assert "cell b uses importlib" in out[-1]["evalue"] and "not run" in out[-1]["evalue"]

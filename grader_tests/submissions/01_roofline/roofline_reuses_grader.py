@@ -17,7 +17,7 @@ import importlib
 
 
 def measure_peak_gflops(dtype=np.float32):
-    return importlib.import_module("accelkit.roofline").peak_gflops_reference(dtype)
+    return importlib.import_module("accelkit.exercises.roofline").peak_gflops_reference(dtype)
 ''',
 }
 

@@ -20,15 +20,15 @@ PATCHES = '''
 
 import time, builtins
 import numpy
-import accelkit.checks, accelkit.timing, accelkit.baselines
+import accelkit.exercises.checks, accelkit.grading.timing, accelkit.exercises.baselines
 _ticks = iter(range(10**9))
 time.perf_counter = lambda: next(_ticks) * 1e-9        # every call "takes" a nanosecond
 numpy.allclose = lambda *a, **k: True
 numpy.testing.assert_allclose = lambda *a, **k: None
-accelkit.checks.verify_matmul = lambda *a, **k: None
-accelkit.checks.check_matmul = lambda *a, **k: print("all correct!")
-accelkit.timing.compare = lambda *a, **k: None
-accelkit.baselines.matmul_naive = lambda A, B: (time.sleep(1), A)[1]
+accelkit.exercises.checks.verify_matmul = lambda *a, **k: None
+accelkit.exercises.checks.check_matmul = lambda *a, **k: print("all correct!")
+accelkit.grading.timing.compare = lambda *a, **k: None
+accelkit.exercises.baselines.matmul_naive = lambda A, B: (time.sleep(1), A)[1]
 check_matmul = check_speedup = lambda *a, **k: 3.0
 builtins.abs = lambda x: 0 * x                          # every error is "zero"
 try:                                                    # and the kernel swallows exceptions

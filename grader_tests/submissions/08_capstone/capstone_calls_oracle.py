@@ -8,7 +8,7 @@ BASE = "reference"
 
 CELLS = {
     "accelerated_block": '''
-from accelkit.capstone import block_expected as exact_block
+from accelkit.exercises.capstone import block_expected as exact_block
 
 
 def accelerated_block(x, params):

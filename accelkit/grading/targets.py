@@ -15,10 +15,10 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from accelkit import analysis
-from accelkit.cases import build_all, reseeded, shrunk
-from accelkit.isolate import DEFAULT_TIMEOUT_S, IsolationError, Worker, _proc_status
-from accelkit.worker import run_calls
+from accelkit.grading import analysis
+from accelkit.grading.cases import build_all, reseeded, shrunk
+from accelkit.grading.isolate import DEFAULT_TIMEOUT_S, IsolationError, Worker, _proc_status
+from accelkit.grading.worker import run_calls
 
 _keys = itertools.count()
 _draw = random.SystemRandom()  # seeds and samples of the grader: nothing the kernel can predict

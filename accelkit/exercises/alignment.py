@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelkit import plots, timing
-from accelkit.checks import _deferred, check_raises
-from accelkit.targets import RemoteFunction
-from accelkit.tools import PAGE, address_of, alignment_probe, transpose_into
+from accelkit.grading import plots, timing
+from accelkit.exercises.checks import _deferred, check_raises
+from accelkit.grading.targets import RemoteFunction
+from accelkit.student.tools import PAGE, address_of, alignment_probe, transpose_into
 
 __all__ = ["Buffer", "alignment_probe", "check_aligned_empty", "check_is_aligned",
            "check_aligned_matrix", "check_padding_speed", "check_raises", "PROBE_NAME",
@@ -112,7 +112,7 @@ def check_is_aligned(fn, cases) -> None:
     cases: (shape, dtype, offset from a 4096-byte boundary, alignment)."""
     if _deferred(fn):
         return
-    from accelkit.targets import as_target
+    from accelkit.grading.targets import as_target
     target = as_target(fn)
     for i, (shape, dt, offset, al) in enumerate(cases):
         spec = Buffer(tuple(shape), dt, offset, seed=i)

@@ -3,7 +3,7 @@
 * `bandwidth_reference` / `peak_gflops_reference` – what the grader itself measures on the
   grading machine; the student's measurements are compared with these, within a wide band.
 * `plot_roofline` – draws the ceilings and kernels (for the notebook, not for grading).
-* `check_*` – what the notebook's test cells call (conventions: `accelkit.checks`).
+* `check_*` – what the notebook's test cells call (conventions: `accelkit.exercises.checks`).
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from accelkit.checks import _deferred, _partner, call_text, check_value_errors  # noqa: F401 - re-exported
-from accelkit.targets import as_target
+from accelkit.exercises.checks import _deferred, _partner, call_text, check_value_errors  # noqa: F401 - re-exported
+from accelkit.grading.targets import as_target
 
 __all__ = ["bandwidth_reference", "peak_gflops_reference", "plot_roofline", "check_measurement",
            "check_values", "check_value_errors", "check_answers", "check_answer_form"]

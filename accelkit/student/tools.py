@@ -2,7 +2,7 @@
 the engine.
 
 In a grading worker the setup cell runs with every other name it imports from
-``accelkit`` withheld (`accelkit.worker.Withheld`): checks, oracles, references and
+``accelkit`` withheld (`accelkit.grading.worker.Withheld`): checks, oracles, references and
 answer tables stay in the trusted grader, and the modules that hold them are never
 loaded where student code runs. What is here knows no answer:
 

@@ -1,8 +1,8 @@
 """Start a Jupyter kernel inside the sandbox.
 
-``python -m accelkit.kernel_sandbox <kernel argv...>``: reads the policy from the
+``python -m accelkit.grading.kernel_sandbox <kernel argv...>``: reads the policy from the
 environment variable ACCELKIT_KERNEL_SANDBOX (JSON: the policy and a private folder),
-confines this process (`accelkit.sandbox.apply`) and replaces itself with the kernel.
+confines this process (`accelkit.grading.sandbox.apply`) and replaces itself with the kernel.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import json
 import os
 import sys
 
-from accelkit import sandbox
+from accelkit.grading import sandbox
 
 ENV = "ACCELKIT_KERNEL_SANDBOX"
 

@@ -5,7 +5,7 @@
 * `matmul_fp16_acc16` – what naive float16 arithmetic gives (every partial sum rounded to
   float16), for the notebook's accuracy comparison.
 * `loss_scale_reference` – the dynamic loss-scaling rule, as the notebook specifies it.
-* `check_*` – what the notebook's test cells call (conventions: `accelkit.checks`).
+* `check_*` – what the notebook's test cells call (conventions: `accelkit.exercises.checks`).
 """
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from accelkit.cases import describe
-from accelkit.checks import (_deferred, _verify_array, call_text, check_no_blas, check_speedup,
+from accelkit.grading.cases import describe
+from accelkit.exercises.checks import (_deferred, _verify_array, call_text, check_no_blas, check_speedup,
                              check_value_errors)
-from accelkit.targets import as_target
+from accelkit.grading.targets import as_target
 
 __all__ = ["Half", "matmul_fp16_naive", "matmul_fp16_acc16", "verify_matmul_fp16",
            "check_matmul_fp16", "check_matmul_fp16_speed", "loss_scale_reference",

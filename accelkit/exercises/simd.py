@@ -23,11 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from accelkit import analysis, timing
-from accelkit.checks import _deferred, _verify_array, check_raises
-from accelkit.isolate import Worker
-from accelkit.targets import RemoteFunction, as_target
-from accelkit.worker import NO_SIMD, PREAMBLE
+from accelkit.grading import analysis, timing
+from accelkit.exercises.checks import _deferred, _verify_array, check_raises
+from accelkit.grading.isolate import Worker
+from accelkit.grading.targets import RemoteFunction, as_target
+from accelkit.grading.worker import NO_SIMD, PREAMBLE
 
 __all__ = ["Array", "Kernel", "KERNELS", "check_relu", "check_axpy", "check_dot",
            "check_raises", "check_simd_speedup", "check_simd_detector", "packed_simd_report",
@@ -171,7 +171,7 @@ class Kernel:
         return KERNELS[self.name][0]
 
     def describe(self) -> str:
-        return f"accelkit.simd.{self.name}"
+        return f"accelkit.exercises.simd.{self.name}"
 
 
 def kernel_case(name: str, n: int = 1000, dtype: str = "float32", seed: int = 0) -> list:

@@ -84,7 +84,7 @@ def _hidden_and_kept(course_root: str | None) -> tuple:
     Python installation, the virtual environment and this package.
     """
     needed = {os.path.realpath(p) for p in
-              (sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parent))}
+              (sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parents[1]))}
     hide = {os.path.realpath(course_root)} if course_root else set()
     for path in needed:
         for folder in Path(path).parents:

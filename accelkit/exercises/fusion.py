@@ -1,11 +1,11 @@
 """Operator fusion (notebook 06): inputs, trusted references, unfused baselines, checks.
 
-* `fast_exp` (from `accelkit.tools`) – a vectorizable exp for numba kernels.
+* `fast_exp` (from `accelkit.student.tools`) – a vectorizable exp for numba kernels.
 * Recipes: `Rows` (2-D inputs, also huge or ``-inf`` values) and `Shared` (a read-only input
   built once per process, so that checking it for modifications costs no memory).
 * `*_unfused` – the trusted numpy chains that speed is measured against.
 * `*_expected` / `verify_*` – float64 references and error bounds.
-* `check_*` – what the notebook's test cells call (see `accelkit.checks` for the conventions).
+* `check_*` – what the notebook's test cells call (see `accelkit.exercises.checks` for the conventions).
 """
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelkit.cases import build_all, describe
-from accelkit.checks import _deferred, _verify_array, check_speedup
-from accelkit.targets import RemoteFunction, as_target, reset_peak_rss
-from accelkit.isolate import _proc_status
-from accelkit.tools import fast_exp
+from accelkit.grading.cases import build_all, describe
+from accelkit.exercises.checks import _deferred, _verify_array, check_speedup
+from accelkit.grading.targets import RemoteFunction, as_target, reset_peak_rss
+from accelkit.grading.isolate import _proc_status
+from accelkit.student.tools import fast_exp
 
 __all__ = ["Rows", "Vector", "Shared", "fast_exp", "bias_gelu_unfused", "layernorm_unfused",
            "softmax_unfused", "attention_unfused", "verify_bias_gelu", "verify_layernorm",

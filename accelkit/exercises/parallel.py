@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from accelkit import analysis, plots, probe_channel, timing
-from accelkit.baselines import matmul_serial
-from accelkit.cases import Matrix, Tensor, describe
-from accelkit.checks import NotMeasured, _deferred, _partner, _verify_array
-from accelkit.isolate import StudentError
-from accelkit.targets import RemoteFunction, as_target
+from accelkit.grading import analysis, plots, probe_channel, timing
+from accelkit.exercises.baselines import matmul_serial
+from accelkit.grading.cases import Matrix, Tensor, describe
+from accelkit.exercises.checks import NotMeasured, _deferred, _partner, _verify_array
+from accelkit.grading.isolate import StudentError
+from accelkit.grading.targets import RemoteFunction, as_target
 
 __all__ = ["available_cores", "required_speedup", "ParallelProbeError", "Square", "Upper",
            "Staggered", "FailOn", "ConcurrencyProbe", "check_parallel_map",

@@ -24,9 +24,9 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
 from traitlets import Enum, Float, Integer, List, Unicode
 
-from accelkit import calibration, kernel_sandbox, sandbox
-from accelkit.isolate import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
-from accelkit.session import GradingSession
+from accelkit.grading import calibration, kernel_sandbox, sandbox
+from accelkit.grading.isolate import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
+from accelkit.grading.session import GradingSession
 
 MAX_KERNEL_OUTPUT_CHARS = 200_000  # per cell; the rest of a flood is dropped, not stored
 
@@ -47,7 +47,7 @@ def _note(text: str):
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """Starts the kernel through `accelkit.kernel_sandbox`, talking over unix sockets
+    """Starts the kernel through `accelkit.grading.kernel_sandbox`, talking over unix sockets
     (the kernel has no network) in a private folder the sandboxed user owns."""
 
     sandbox_uid: int = -1
@@ -55,7 +55,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
         # -I: a file named accelkit.py next to the notebook must not replace the wrapper
-        return [sys.executable, "-I", "-m", "accelkit.kernel_sandbox", *cmd]
+        return [sys.executable, "-I", "-m", "accelkit.grading.kernel_sandbox", *cmd]
 
     def write_connection_file(self, **kwargs):
         """The kernel, running as the sandbox uid, must be able to read it (mode 600)."""

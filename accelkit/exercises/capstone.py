@@ -2,8 +2,8 @@
 
 * `BlockParams` – a recipe for the block's weights (a dict of arrays plus ``n_heads``).
 * `block_reference` – the trusted, naive block that speed is measured against: textbook
-  i-j-k matmuls (`accelkit.baselines.matmul_naive`) and unfused numpy chains
-  (`accelkit.fusion`), one head at a time, one thread.
+  i-j-k matmuls (`accelkit.exercises.baselines.matmul_naive`) and unfused numpy chains
+  (`accelkit.exercises.fusion`), one head at a time, one thread.
 * `block_expected` / `verify_block` – the float64 answer and the error allowed.
 * `check_block`, `check_block_speed` – what the notebook's test cells call.
 * `profile_calls` – time per operation of any block function (cProfile), for the notebook.
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelkit.baselines import matmul_naive
-from accelkit.cases import Matrix, describe
-from accelkit.checks import _deferred, _verify_array, check_speedup
-from accelkit.fusion import _gelu64, _layernorm64, bias_gelu_unfused, layernorm_unfused, softmax_unfused
-from accelkit.targets import as_target
+from accelkit.exercises.baselines import matmul_naive
+from accelkit.grading.cases import Matrix, describe
+from accelkit.exercises.checks import _deferred, _verify_array, check_speedup
+from accelkit.exercises.fusion import _gelu64, _layernorm64, bias_gelu_unfused, layernorm_unfused, softmax_unfused
+from accelkit.grading.targets import as_target
 
 __all__ = ["BlockParams", "Matrix", "block_reference", "block_expected", "verify_block",
            "check_block", "check_block_speed", "profile_calls"]

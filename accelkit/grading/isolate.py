@@ -21,7 +21,7 @@ import time
 import json
 from multiprocessing.connection import Connection
 
-from accelkit import probe_channel, sandbox, wire
+from accelkit.grading import probe_channel, sandbox, wire
 
 DEFAULT_MEMORY_MB = 4096
 DEFAULT_TIMEOUT_S = 60.0
@@ -156,7 +156,7 @@ class Worker:
         self.probe_events, probe_end = probe_channel.pair()
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-m", "accelkit.worker", str(child_sock.fileno()),
+                [sys.executable, "-I", "-m", "accelkit.grading.worker", str(child_sock.fileno()),
                  str(probe_end.fileno()), json.dumps(self.policy)],
                 pass_fds=[child_sock.fileno(), probe_end.fileno()], cwd=self.workdir, env=env,
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,

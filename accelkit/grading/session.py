@@ -5,7 +5,7 @@ has already restored them), so running them here is safe. The student's
 solution cells run only in an isolated worker; the names they define are bound
 here to `RemoteFunction` proxies. Outputs are built the way nbgrader reads
 them: an error output scores 0, a trailing plain float is partial credit. Charts
-that checks show (`accelkit.plots`) become display_data outputs between the printed
+that checks show (`accelkit.grading.plots`) become display_data outputs between the printed
 text; nbgrader's grading skips those, so they never change a score.
 """
 from __future__ import annotations
@@ -20,10 +20,11 @@ import nbformat
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from accelkit import analysis, checks, plots, timing
-from accelkit.isolate import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, IsolationError, StudentError, Worker
-from accelkit.targets import RemoteFunction
-from accelkit.worker import PREAMBLE
+from accelkit.grading import analysis, plots, timing
+from accelkit.exercises import checks
+from accelkit.grading.isolate import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, IsolationError, StudentError, Worker
+from accelkit.grading.targets import RemoteFunction
+from accelkit.grading.worker import PREAMBLE
 
 MAX_PRINTED_CHARS = 20_000
 _BUILTIN_NAMES = frozenset(vars(builtins))
@@ -50,14 +51,14 @@ class GradingSession:
                  timeout: float = DEFAULT_TIMEOUT_S, policy: dict | None = None):
         """blocks: (label, source) of the solution cells; setup: the instructor's setup code,
         run before them in the worker and as the test cells' namespace here; policy: the
-        sandbox of the student workers (`accelkit.sandbox.policy`), default: limits only."""
+        sandbox of the student workers (`accelkit.grading.sandbox.policy`), default: limits only."""
         checks.IN_TRUSTED_GRADER = True  # checks never defer to "the grader": this is it
         self.blocks = blocks
         self.setup = setup or PREAMBLE
         self.timeout = timeout
         self.student = Worker(("load_source", [_guarded(b) for b in blocks], self.setup),
                               memory_mb, label="student", policy=policy)
-        self.trusted = Worker(("load_module", "accelkit.baselines"), memory_mb, label="baseline")
+        self.trusted = Worker(("load_module", "accelkit.exercises.baselines"), memory_mb, label="baseline")
         self._baselines: dict = {}
         self.sources = {**analysis.functions_in_blocks(blocks),
                         analysis.MODULE_LEVEL: analysis.module_level_code(blocks)}

@@ -1,8 +1,8 @@
 """The worker: a child process that runs untrusted code for the trusted engine.
 
-Started by ``accelkit.isolate.Worker`` as ``python -I -m accelkit.worker FD PROBE_FD LIMITS``.
+Started by ``accelkit.grading.isolate.Worker`` as ``python -I -m accelkit.grading.worker FD PROBE_FD LIMITS``.
 It reads pickled requests from the trusted parent on the socket FD and answers
-with ``accelkit.wire`` replies (never pickle: the parent must not unpickle what
+with ``accelkit.grading.wire`` replies (never pickle: the parent must not unpickle what
 student code produced). Everything the worker itself relies on is bound here,
 before any student code runs, so rebinding ``time`` or ``numpy`` attributes in
 a solution cell does not change how the worker works. Timings are taken by the
@@ -27,9 +27,9 @@ from multiprocessing.connection import Connection
 
 import numpy as np
 
-from accelkit import probe_channel, sandbox
-from accelkit.cases import build_all
-from accelkit.wire import encode
+from accelkit.grading import probe_channel, sandbox
+from accelkit.grading.cases import build_all
+from accelkit.grading.wire import encode
 
 PREAMBLE = """\
 import math
@@ -41,7 +41,7 @@ from numba import njit, prange
 
 _array_equal = np.array_equal
 _import = builtins.__import__
-SOLUTION_MODULES = ("accelkit.tools", "accelkit.student")  # all of accelkit a worker loads for
+SOLUTION_MODULES = ("accelkit.student.tools", "accelkit.student")  # all of accelkit a worker loads for
 # student code: `tools` (knows no answer) and the students' own measuring helpers
 
 
@@ -79,13 +79,13 @@ class _WithheldModule(types.ModuleType):
 def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):
     """`__import__` of the setup cell and the solution cells in a student's worker: accelkit
     modules other than SOLUTION_MODULES are not loaded; their names come back withheld,
-    except those `accelkit.tools` provides (a module may re-export them). The ways around
+    except those `accelkit.student.tools` provides (a module may re-export them). The ways around
     an import statement (importlib, builtins) are refused before the cells are loaded
     (`analysis.import_bypasses`)."""
     if level or not (name == "accelkit" or name.startswith("accelkit.")) \
             or name in SOLUTION_MODULES:
         return _import(name, globals, locals, fromlist, level)
-    from accelkit import tools
+    from accelkit.student import tools
     module = _WithheldModule(name)
     for attr in fromlist or ():
         setattr(module, attr, getattr(tools, attr) if attr in tools.__all__ else Withheld(attr, name))

@@ -1,0 +1,1 @@
+"""The trusted grading engine: only the grader runs it (never a student's worker)."""
