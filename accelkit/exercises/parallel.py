@@ -356,6 +356,22 @@ def _wait_for_free_cores(target, cores: int, what: str, tries: int = 3) -> float
                       "on a quiet machine; this is not a verdict on the code.")
 
 
+STARTED, MAIN, LIBRARY = "on threads your code started", "on the calling thread", "on BLAS's threads"
+LIBRARY_SHARE = 0.3   # BLAS's helper threads: idle when each worker runs BLAS on one thread
+STARTED_SHARE = 0.3   # the pool's threads (or numba's): a pool that also works on the caller
+                      # thread still gives them half of the work on 2 cores
+
+
+def thread_shares(usage: dict) -> dict:
+    """Shares of the CPU time of timed calls by the threads that ran it, as the grader reads
+    them from /proc (`Worker.cpu_split`); empty where no worker was measured."""
+    if "library_s" not in usage or usage["cpu_s"] <= 0:
+        return {}
+    main, library = usage["main_s"], usage["library_s"]
+    shares = {STARTED: usage["cpu_s"] - main - library, MAIN: main, LIBRARY: library}
+    return {who: max(0.0, s) / usage["cpu_s"] for who, s in shares.items()}
+
+
 FREE_SHARE = 0.85  # a machine whose canary gets less than this share of the cores is busy
 # The trusted serial kernel runs in another process, where memory placement alone moved
 # identical i-k-j code by 0.72-1.39x at 1024x1024 (docs/MARGINS.md): against it a kernel
@@ -412,6 +428,10 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
           .replace("  speedup ", "  against the trusted kernel ", 1))
     print(f"  CPU time / wall time of the timed calls: {busy:.2f} with default threads "
           f"(needed: ≥ {floor:.2f}), {one['cpu_s'] / one['wall_s']:.2f} with {kwarg}=1")
+    shares = thread_shares(parallel)
+    if shares:
+        print("  who did the work (CPU time of the default run): " + ", ".join(
+            f"{share:.0%} {who}" for who, share in shares.items()))
     plots.show_speedup(target.name, own, [(need, f"≥ {need:g}x")],
                        f"{target.name}: default vs {kwarg}=1\n{cores} core(s)")
     # CPU time is judged only where the grader reads it from outside (a worker): in the
@@ -447,6 +467,17 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
               "it in separate processes. Speed up the parallel part if it stays near 1x.")
     elif slow:
         raise AssertionError(slow)
+    if shares and cores > 1 and shares[LIBRARY] > LIBRARY_SHARE:
+        raise AssertionError(
+            f"{shares[LIBRARY]:.0%} of {target.name}'s CPU time ran on BLAS's own threads: the "
+            "speedup came from the library's threads, not from your pool (at most "
+            f"{LIBRARY_SHARE:.0%} may).\n  hint: limit BLAS to one thread around the pool "
+            "(`with threadpool_limits(limits=1):`), so that each of your workers runs one")
+    if shares and cores > 1 and shares[STARTED] < STARTED_SHARE:
+        raise AssertionError(
+            f"Threads your code started did only {shares[STARTED]:.0%} of {target.name}'s work "
+            f"(at least {STARTED_SHARE:.0%} in a parallel kernel); the rest ran on the calling "
+            "thread or BLAS's threads.\n  hint: the work must run in the pool's threads")
     if outside and busy < floor:
         raise AssertionError(
             f"{target.name} kept only {busy:.2f} cores busy on average while it was timed; a "

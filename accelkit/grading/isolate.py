@@ -60,11 +60,26 @@ def _proc_status(pid: int | str, field: str) -> int:
     raise KeyError(field)
 
 
-def process_cpu_seconds(pid: int | str = "self") -> float:
-    """utime + stime of a whole process from /proc (Linux), in seconds."""
-    with open(f"/proc/{pid}/stat") as f:
+def _stat_cpu_seconds(path: str) -> float:
+    with open(path) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pid: int | str = "self") -> float:
+    """utime + stime of a whole process from /proc (Linux), in seconds: its ended threads too."""
+    return _stat_cpu_seconds(f"/proc/{pid}/stat")
+
+
+def threads_cpu_seconds(pid: int, tids) -> float:
+    """utime + stime of those threads `tids` of process `pid` that still run, in seconds."""
+    total = 0.0
+    for tid in tids:
+        try:
+            total += _stat_cpu_seconds(f"/proc/{pid}/task/{tid}/stat")
+        except OSError:  # the thread has ended
+            pass
+    return total
 
 
 def _signal_name(returncode: int) -> str:
@@ -136,6 +151,7 @@ class Worker:
         self.conn: Connection | None = None
         self.workdir: str | None = None
         self.probe_events = None  # the grader's end of the probes' channel (probe_channel)
+        self.library_threads: set = set()  # threads the libraries started before any student code
         self.starts = 0
 
     # -- life cycle -------------------------------------------------------
@@ -177,6 +193,7 @@ class Worker:
         _, blocks, *setup = self.load
         self._exchange(("load_source", [], *setup), timeout)
         self.rss_after_setup = _proc_status(self.proc.pid, "VmRSS")
+        self.library_threads = set(os.listdir(f"/proc/{self.proc.pid}/task")) - {str(self.proc.pid)}
         errors = list(self.skipped.values())
         for label, source in blocks:
             if label in self.skipped:
@@ -241,6 +258,15 @@ class Worker:
 
     def peak_rss(self) -> int:
         return _proc_status(self.proc.pid, "VmHWM")
+
+    def cpu_split(self) -> dict:
+        """CPU seconds of the whole process, of its main thread (where calls run) and of the
+        threads the libraries started before the solution cells ran (BLAS's helpers), read
+        from /proc; the rest ran on threads the student's code started."""
+        pid = self.proc.pid
+        return {"cpu_s": process_cpu_seconds(pid),
+                "main_s": threads_cpu_seconds(pid, [pid]),
+                "library_s": threads_cpu_seconds(pid, self.library_threads)}
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system) the worker has used, all its threads together, ended

@@ -55,10 +55,12 @@ def kept_calls(repeat: int) -> list:
     return sorted(_draw.sample(range(repeat), min(KEPT_PER_SAMPLE, repeat)))
 
 
-def _add_usage(usage: dict | None, cpu_s: float, wall_s: float) -> None:
+def _add_usage(usage: dict | None, wall_s: float, before: dict, after: dict) -> None:
+    """Adds the wall seconds and the CPU seconds between two readings (`Worker.cpu_split`)."""
     if usage is not None:
-        usage["cpu_s"] = usage.get("cpu_s", 0.0) + cpu_s
         usage["wall_s"] = usage.get("wall_s", 0.0) + wall_s
+        for key in after:
+            usage[key] = usage.get(key, 0.0) + after[key] - before[key]
 
 
 def verify_timed(name: str, verify, results: list, specs_of: list) -> None:
@@ -117,7 +119,7 @@ class LocalTarget:
             cpu, start = time.process_time(), time.perf_counter()
             kept = run_calls(self.fn, [args] * repeat, kwargs, keep)
             elapsed = time.perf_counter() - start
-            _add_usage(usage, time.process_time() - cpu, elapsed)
+            _add_usage(usage, elapsed, {"cpu_s": cpu}, {"cpu_s": time.process_time()})
             if verify:  # on one BLAS thread: idle helper threads would spin into the next sample
                 with threadpool_limits(limits=1):
                     verify_timed(self.name, verify, kept, [specs] * len(keep))
@@ -227,8 +229,8 @@ class RemoteFunction:
         `key`: inputs already prepared in the same worker and shared with another runner
         (the SIMD twins, two builds of the same code): both sides run on the same memory,
         whose layout decides their ratio; their timed results are verified all the same.
-        `usage` adds up the worker's CPU seconds (from /proc) and the wall seconds of the
-        timed requests."""
+        `usage` adds up the wall seconds of the timed requests and the worker's CPU seconds
+        (from /proc; split as `Worker.cpu_split` does)."""
         def run(repeat: int) -> float:
             keep = kept_calls(repeat) if verify else []
             if key is None:
@@ -241,10 +243,10 @@ class RemoteFunction:
                 keep = [repeat - 1] if verify else []
                 sample, request, specs_of = key, ("run_kept", key, repeat, keep), [specs] * len(keep)
             try:
-                cpu = self.worker.cpu_seconds() if usage is not None else 0.0
+                cpu = self.worker.cpu_split() if usage is not None else None
                 elapsed = self._request(request[0], self.name, *request[1:], timed=True)
                 if usage is not None:
-                    _add_usage(usage, self.worker.cpu_seconds() - cpu, elapsed)
+                    _add_usage(usage, elapsed, cpu, self.worker.cpu_split())
                 kept = self._request("take_kept", sample) if verify else []
             finally:
                 if key is None and self.worker.alive():
