@@ -3,6 +3,7 @@ calibrate | bench``."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections import defaultdict
@@ -53,6 +54,16 @@ def score_tables(root: Path, students: list) -> dict:
     return dict(sorted(tables.items()))
 
 
+def flagged_cells(root: Path, student: str, notebook: str) -> dict:
+    """{solution cell: what it reached for} that the grader flagged for review in a student's
+    autograded notebook (empty if none, or not autograded)."""
+    path = root / "autograded" / student / course.ASSIGNMENT / f"{notebook}.ipynb"
+    try:
+        return json.loads(path.read_text()).get("metadata", {}).get("accelkit", {}).get("flagged", {})
+    except (OSError, ValueError):
+        return {}
+
+
 def cmd_scores(args) -> int:
     from nbgrader.api import Gradebook
     from rich.console import Console
@@ -68,10 +79,13 @@ def cmd_scores(args) -> int:
         for name in functions:
             table.add_column(name, justify="right")
         table.add_column("total", justify="right", style="bold")
+        table.add_column("review")
         for student, scores in rows:
             cells = [f"{scores[f][0]:g}/{scores[f][1]:g}" if f in scores else "-" for f in functions]
             total = sum(s for s, _ in scores.values()), sum(m for _, m in scores.values())
-            table.add_row(student, *cells, f"{total[0]:g}/{total[1]:g}")
+            flagged = flagged_cells(args.root, student, notebook)
+            review = "flagged: " + ", ".join(flagged) if flagged else ""
+            table.add_row(student, *cells, f"{total[0]:g}/{total[1]:g}", review)
         console.print(table)
     return 0
 

@@ -154,3 +154,18 @@ def test_hidden_tests_never_reach_the_students_kernel(graded_course):
     assert "HIDDEN TESTS" not in outputs
     for cell in test_cells:
         assert cell.source.splitlines()[0] not in outputs.replace("\\n", "\n")
+
+
+@pytest.mark.skipif(SELECTED and "01_roofline" not in SELECTED, reason="01 not selected")
+def test_cells_that_reach_for_the_engine_are_flagged_for_review(graded_course):
+    """roofline_reuses_grader fetches the grader's module through importlib: its autograded
+    notebook records the cell, nbgrader's log and the score table say "flagged"; the
+    reference is not flagged."""
+    from accelkit.cli import flagged_cells
+    root, proc, _ = graded_course
+    assert flagged_cells(root, "roofline_reuses_grader", "01_roofline") == {
+        "cell measure_peak_gflops": ["importlib"]}
+    assert flagged_cells(root, "reference", "01_roofline") == {}
+    assert ("flagged for review: cell measure_peak_gflops of 01_roofline uses importlib"
+            in proc.stderr + proc.stdout)
+    assert "flagged" in _accelkit(root, "scores").stdout

@@ -146,6 +146,8 @@ def test_the_graders_modules_never_reach_a_students_worker():
         assert ns["tool"](0.0) == 1.0
         out = session.run_cell("sneaky(1)")
         assert "cell b uses importlib" in out[-1]["evalue"] and "not run" in out[-1]["evalue"]
+        assert "flagged for review" in out[-1]["evalue"]
+        assert session.flagged == {"cell b": ["importlib"]}
 
 
 def test_a_solution_cells_builtin_never_reaches_a_test_cell():

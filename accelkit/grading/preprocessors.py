@@ -238,6 +238,12 @@ class TrustedGrade(NbGraderPreprocessor):
             self.log.warning("!" * 20 + " grader: " + warning)
         with GradingSession(
                 solution_blocks(nb), setup, self.memory_mb, self.call_timeout, policy) as session:
+            nb.metadata.pop("accelkit", None)  # only the grader writes it
+            if session.flagged:
+                nb.metadata["accelkit"] = {"flagged": session.flagged}
+                for label, found in session.flagged.items():
+                    self.log.warning("!" * 20 + " flagged for review: %s of %s uses %s (not run)",
+                                     label, resources["nbgrader"]["notebook"], ", ".join(found))
             for cell in nb.cells:
                 cell.metadata.pop("accelkit", None)  # only the grader writes it
                 if is_test_cell(cell):

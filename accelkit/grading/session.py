@@ -56,8 +56,11 @@ class GradingSession:
         self.blocks = blocks
         self.setup = setup or PREAMBLE
         self.timeout = timeout
-        self.student = Worker(("load_source", [_guarded(b) for b in blocks], self.setup),
-                              memory_mb, label="student", policy=policy)
+        # solution cells that reach for the engine's internals: not run, flagged for review
+        self.flagged = {label: found for label, source in blocks
+                        if (found := analysis.import_bypasses(source))}
+        self.student = Worker(("load_source", [_guarded(b, self.flagged) for b in blocks],
+                               self.setup), memory_mb, label="student", policy=policy)
         self.trusted = Worker(("load_module", "accelkit.exercises.baselines"), memory_mb, label="baseline")
         self._baselines: dict = {}
         self.sources = {**analysis.functions_in_blocks(blocks),
@@ -153,16 +156,17 @@ class GradingSession:
         return outputs
 
 
-def _guarded(block: tuple) -> tuple:
+def _guarded(block: tuple, flagged: dict) -> tuple:
     """A solution cell as the worker loads it: one that goes around its import statements
-    is replaced by an error saying so (its functions then fail with that message)."""
+    (listed in `flagged`) is replaced by an error saying so (its functions then fail with
+    that message)."""
     label, source = block
-    found = analysis.import_bypasses(source)
-    if not found:
+    if label not in flagged:
         return block
-    message = (f"{label} uses {', '.join(found)}: in grading, solution cells import modules "
-               "with import statements only (the grader's own modules are not available to "
-               "them), so this cell was not run")
+    message = (f"{label} uses {', '.join(flagged[label])}: in grading, solution cells import "
+               "modules with import statements only (the grader's own modules are not "
+               "available to them), so this cell was not run and the submission is flagged "
+               "for review")
     return label, f"raise ImportError({message!r})"
 
 
