@@ -107,7 +107,12 @@ def test_ways_around_import_statements_are_named():
         "sys.modules"]
     assert analysis.import_bypasses("f = ().__class__.__base__.__subclasses__") == ["__subclasses__"]
     assert analysis.import_bypasses("g = getattr(fn, '__globals__')") == ["'__globals__'"]
-    honest = "import math\nimport numpy as np\nfrom numba import njit\ndef f(x):\n    return x\n"
+    assert analysis.import_bypasses("import sys\nf = sys._getframe(1).f_back.f_globals") == [
+        "_getframe", "f_back", "f_globals"]
+    assert analysis.import_bypasses("import gc\nobjs = gc.get_objects()") == ["gc"]
+    assert analysis.import_bypasses("from ctypes import cast") == ["ctypes"]
+    honest = ("import math\nimport numpy as np\nfrom numba import njit\ndef f(x):\n"
+              "    return x.ctypes.data % 64 == 0   # an address, not the ctypes module\n")
     assert analysis.import_bypasses(honest) == []
 
 

@@ -183,16 +183,20 @@ def delegations(root: str, functions: dict) -> list:
     return problems
 
 
-BYPASS_MODULES = {"importlib", "builtins", "imp", "runpy", "zipimport", "pkgutil"}
+BYPASS_MODULES = {"importlib", "builtins", "imp", "runpy", "zipimport", "pkgutil",
+                  "gc", "ctypes", "inspect"}   # objects by reference, raw memory, frames
 BYPASS_NAMES = {"__import__", "__builtins__", "__loader__", "__spec__", "__subclasses__",
                 "__globals__", "__code__", "__closure__", "__defaults__", "__kwdefaults__",
-                "meta_path", "path_hooks"}
+                "meta_path", "path_hooks",
+                "_getframe", "f_back", "f_globals", "f_locals", "f_builtins", "tb_frame",
+                "gi_frame", "cr_frame"}   # the frames of the worker's own code
 
 
 def import_bypasses(source: str) -> list:
     """What in a solution cell goes around its import statements (which the worker guards) or
-    into the objects the setup cell made: the import machinery, `sys.modules`, the dunder
-    names of functions and modules; empty if nothing."""
+    into the objects the setup cell and the worker made: the import machinery, `sys.modules`,
+    the dunder names of functions and modules, frames, `gc`, `ctypes`; empty if nothing.
+    (An array's `.ctypes` attribute is an address, not the module: it is not flagged.)"""
     try:
         tree = ast.parse(source)
     except SyntaxError:
