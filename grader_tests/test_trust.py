@@ -79,7 +79,11 @@ def test_honest_names_are_not_taken_for_a_library():
             return C * s
         def library(A, B):
             return np.inner(A, B) + dot(A, B)
+        def by_key(A, B):
+            table = {"rows": A.shape[0]}
+            return vars(np)["matmul"](A, B) + table["rows"]
     """))])
+    assert analysis.delegations("by_key", sources) == ["by_key(), line 3: ['matmul']"]
     assert analysis.delegations("kernel", sources) == []
     assert analysis.delegations("library", sources) == ["library(), line 2: .inner",
                                                         "library(), line 2: dot"]

@@ -174,6 +174,9 @@ def delegations(root: str, functions: dict) -> list:
             elif isinstance(node, ast.Name) and node.id in DELEGATING_NAMES \
                     and node.id not in own:
                 what = node.id
+            elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) \
+                    and node.slice.value in DELEGATING_NAMES:
+                what = f"[{node.slice.value!r}]"   # vars(np)["matmul"], np.__dict__["dot"]
             elif isinstance(node, (ast.Import, ast.ImportFrom)):
                 mods = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
                 if any(m.split(".")[0] in DELEGATING_NAMES or "linalg" in m for m in mods):
