@@ -19,7 +19,7 @@ from accelkit import course
 REPO = Path(__file__).resolve().parent.parent
 SUBMISSIONS = REPO / "grader_tests" / "submissions"
 # Short limits keep the hostile examples quick; the course defaults are in nbgrader_config.py.
-FAST_LIMITS = ["--Execute.timeout=20", "--TrustedGrade.call_timeout=20"]
+FAST_LIMITS = ["--Execute.timeout=20", "--TrustedGrade.call_timeout=15"]
 
 
 def nbgrader(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
