@@ -193,7 +193,7 @@ class Worker:
         _, blocks, *setup = self.load
         self._exchange(("load_source", [], *setup), timeout)
         self.rss_after_setup = _proc_status(self.proc.pid, "VmRSS")
-        self.library_threads = set(os.listdir(f"/proc/{self.proc.pid}/task")) - {str(self.proc.pid)}
+        self.library_threads = set(_threads(self.proc.pid)) - {self.proc.pid}
         errors = list(self.skipped.values())
         for label, source in blocks:
             if label in self.skipped:
