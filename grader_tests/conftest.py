@@ -19,7 +19,8 @@ from accelkit import course
 REPO = Path(__file__).resolve().parent.parent
 SUBMISSIONS = REPO / "grader_tests" / "submissions"
 # Short limits keep the hostile examples quick; the course defaults are in nbgrader_config.py.
-FAST_LIMITS = ["--Execute.timeout=20", "--TrustedGrade.call_timeout=15"]
+CALL_TIMEOUT_S = 15  # a hostile example stops after this long, not the 30 s a course gets
+FAST_LIMITS = ["--Execute.timeout=20", f"--TrustedGrade.call_timeout={CALL_TIMEOUT_S}"]
 
 
 def nbgrader(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
