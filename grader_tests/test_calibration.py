@@ -94,7 +94,9 @@ def test_batch_grading_refuses_up_front_when_calibration_is_required(tmp_path):
     assert not (tmp_path / "gradebook.db").exists()                     # nothing was graded
 
 
-def test_the_graded_examples_calibrate_this_machine(graded_course, examples):
+@pytest.mark.needs_examples("@reference", "@naive")
+def test_the_graded_examples_calibrate_this_machine(graded_course, graded_examples):
+    examples = graded_examples
     """What `accelkit calibrate` stores, from the examples make test grades anyway: every timed
     check of every reference has a row, none of them fails here, and check() then agrees."""
     root, _, seconds = graded_course

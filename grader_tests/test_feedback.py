@@ -76,6 +76,7 @@ def test_show_closes_the_figure_and_shows_it_only_inside_the_grader():
 
 
 @pytest.mark.skipif(SELECTED and NOTEBOOK not in SELECTED, reason=f"{NOTEBOOK} not selected")
+@pytest.mark.needs_examples(f"{NOTEBOOK}/reference")
 def test_feedback_has_a_chart_per_speed_test_and_scores_are_unchanged(graded_course, examples):
     root, _, _ = graded_course
     before = scores_of(root, "reference", NOTEBOOK)

@@ -9,21 +9,19 @@ import pytest
 from nbgrader import utils
 
 from accelkit import course
-from conftest import (CALL_TIMEOUT_S, FAST_LIMITS, REPO, SELECTED, SUBMISSIONS, copy_course, nbgrader, scores_of,
-                      usable)
+from conftest import (CALL_TIMEOUT_S, FAST_LIMITS, REPO, SELECTED, SUBMISSIONS, copy_course,
+                      example_id, nbgrader, scores_of, usable)
 
-EXAMPLES = sorted(f"{e.notebook}/{e.student}" for e in course.load_examples(SUBMISSIONS)
-                  if usable(e))
+EXAMPLES = sorted((e for e in course.load_examples(SUBMISSIONS) if usable(e)), key=example_id)
 NOTEBOOKS = sorted(p.stem for p in (REPO / "source" / course.ASSIGNMENT).glob("*.ipynb")
                    if not SELECTED or p.stem in SELECTED)
 
 
-@pytest.mark.parametrize("example_id", EXAMPLES)
-def test_example_scores_exactly_as_expected(graded_course, examples, example_id):
+@pytest.mark.parametrize("example", EXAMPLES, ids=example_id)
+def test_example_scores_exactly_as_expected(graded_course, example):
     root, proc, _ = graded_course
-    notebook, student = example_id.split("/")
-    example = next(e for e in examples if (e.notebook, e.student) == (notebook, student))
-    got = scores_of(root, student, notebook)
+    student = example.student
+    got = scores_of(root, student, example.notebook)
     if example.expected is None:  # cannot be graded: reported, no points, the batch went on
         assert not any(got.values()) and f"for student '{student}'" in proc.stderr
         return
@@ -33,6 +31,7 @@ def test_example_scores_exactly_as_expected(graded_course, examples, example_id)
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
+@pytest.mark.needs_examples("*/stub")
 def test_stub_runs_every_cell_without_crashing(graded_course, notebook):
     root, _, _ = graded_course
     nb = nbformat.read(root / "autograded" / "stub" / course.ASSIGNMENT / f"{notebook}.ipynb", 4)
@@ -44,6 +43,7 @@ def test_stub_runs_every_cell_without_crashing(graded_course, notebook):
 
 
 @pytest.mark.skipif(SELECTED and "02_blocked_matmul" not in SELECTED, reason="02 not selected")
+@pytest.mark.needs_examples("02_blocked_matmul/segfault", "02_blocked_matmul/infinite_loop")
 def test_crashes_cost_only_their_own_tests(graded_course):
     """The segfault kills the student's kernel in a try-it cell, yet grading goes on."""
     root, _, _ = graded_course
@@ -59,6 +59,7 @@ def test_crashes_cost_only_their_own_tests(graded_course):
 
 @pytest.mark.skipif(SELECTED and "02_blocked_matmul" not in SELECTED, reason="02 not selected")
 @pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root; CI runs as root")
+@pytest.mark.needs_examples("02_blocked_matmul/escape", "02_blocked_matmul/reference")
 def test_escape_attempts_change_nothing_outside_the_submission(graded_course):
     root, _, _ = graded_course
     assert not list(root.rglob("ESCAPED.txt"))
@@ -69,6 +70,7 @@ def test_escape_attempts_change_nothing_outside_the_submission(graded_course):
 
 
 @pytest.mark.skipif(SELECTED and "02_blocked_matmul" not in SELECTED, reason="02 not selected")
+@pytest.mark.needs_examples("02_blocked_matmul/tiled_clamped", "02_blocked_matmul/edge_bug")
 def test_regrading_gives_the_same_scores(graded_course):
     """A regrade, now with the kernel run (the fixture graded these two without it), gives the
     first scores: the kernel run never changes a grade. One full-marks submission and one
@@ -103,6 +105,7 @@ def test_release_hides_hidden_tests_and_solutions():
 
 
 @pytest.mark.skipif(SELECTED and "02_blocked_matmul" not in SELECTED, reason="02 not selected")
+@pytest.mark.needs_examples("02_blocked_matmul/reference")
 def test_feedback_shows_results_but_not_hidden_test_source(graded_course):
     root, _, _ = graded_course
     nbgrader(root, "generate_feedback", course.ASSIGNMENT, "--student", "reference", "--force")
@@ -140,6 +143,7 @@ def test_batch_grading_reports_failures_and_goes_on(tmp_path, examples):
 
 
 @pytest.mark.skipif(SELECTED and "07_mixed_precision" not in SELECTED, reason="07 not selected")
+@pytest.mark.needs_examples("07_mixed_precision/peek_hidden_tests")
 def test_hidden_tests_never_reach_the_students_kernel(graded_course):
     """A hook in a solution cell echoes every cell the kernel runs: it ran (the try-it cell's
     echo is there), yet no test cell's source, hidden part included, was echoed."""
@@ -157,6 +161,7 @@ def test_hidden_tests_never_reach_the_students_kernel(graded_course):
 
 
 @pytest.mark.skipif(SELECTED and "01_roofline" not in SELECTED, reason="01 not selected")
+@pytest.mark.needs_examples("01_roofline/roofline_reuses_grader", "01_roofline/reference")
 def test_cells_that_reach_for_the_engine_are_flagged_for_review(graded_course):
     """roofline_reuses_grader fetches the grader's module through importlib: its autograded
     notebook records the cell, nbgrader's log and the score table say "flagged"; the
