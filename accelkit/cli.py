@@ -210,10 +210,12 @@ def cmd_grade(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    """Run nbgrader's validator on every instructor notebook: all tests must pass."""
+    """Run nbgrader's validator on every instructor notebook: all tests must pass, and every
+    other cell (the teaching demos a student runs too) must run without an error."""
     bad = []
     for nb_path in sorted((args.root / "source" / course.ASSIGNMENT).glob("*.ipynb")):
-        proc = course.run_nbgrader(args.root, "validate", str(nb_path))
+        proc = course.run_nbgrader(args.root, "validate", str(nb_path),
+                                   "--Validator.validate_all=True")
         ok = proc.returncode == 0 and "Success!" in proc.stdout
         print(f"{'ok    ' if ok else 'FAILED'} {nb_path.name}")
         if not ok:

@@ -127,6 +127,22 @@ def test_instructor_solutions_pass_nbgrader_validate(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_validate_fails_on_an_error_in_a_teaching_cell(tmp_path):
+    """A demo cell that raises (as 01's roofline table once did with every solution in place)
+    fails `accelkit validate`, although no test cell fails."""
+    root = copy_course(tmp_path)
+    for path in (root / "source" / course.ASSIGNMENT).glob("*.ipynb"):
+        if path.stem != "01_roofline":
+            path.unlink()
+    path = root / "source" / course.ASSIGNMENT / "01_roofline.ipynb"
+    nb = nbformat.read(path, 4)
+    nb.cells.append(nbformat.v4.new_code_cell("def total():\n    s += 1\ntotal()"))
+    nbformat.write(nb, path)
+    proc = _accelkit(root, "validate")
+    assert proc.returncode == 1 and "FAILED 01_roofline.ipynb" in proc.stdout
+    assert "UnboundLocalError" in proc.stdout
+
+
 @pytest.mark.skipif(SELECTED and "02_blocked_matmul" not in SELECTED, reason="02 not selected")
 def test_batch_grading_reports_failures_and_goes_on(tmp_path, examples):
     root = copy_course(tmp_path)
