@@ -78,14 +78,20 @@ def _needed_patterns(items) -> list:
     return [p for item in items for mark in item.iter_markers("needs_examples") for p in mark.args]
 
 
+def _scored_example(item):
+    """The example whose scores `item` checks (test_example_scores_exactly_as_expected), or None."""
+    return getattr(getattr(item, "callspec", None), "params", {}).get("example")
+
+
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects
 def pytest_collection_modifyitems(config, items):
-    """Example score tests of EXPLOITS_TIER that no other test needs get the exploits mark."""
+    """Example score tests of EXPLOITS_TIER get the exploits mark, unless the example is a
+    calibration side (reference or naive) or another test names it."""
     named = _needed_patterns(items)
     for item in items:
-        example = getattr(item, "callspec", None) and item.callspec.params.get("example")
+        example = _scored_example(item)
         if (example is not None and example.notebook in EXPLOITS_TIER and example.role is None
-                and example.student != "stub" and not named_by(example, named)):
+                and not named_by(example, named)):
             item.add_marker(pytest.mark.exploits)
 
 
@@ -99,8 +105,7 @@ def graded_examples(request, examples) -> list:
     """The examples this session's selected tests read: those whose scores are checked and
     those a `needs_examples` mark names."""
     items = request.session.items
-    scored = {example_id(item.callspec.params["example"]) for item in items
-              if "example" in getattr(getattr(item, "callspec", None), "params", {})}
+    scored = {example_id(e) for e in map(_scored_example, items) if e is not None}
     named = _needed_patterns(items)
     chosen = scored | {example_id(e) for e in examples if named_by(e, named)}
     return [e for e in examples if example_id(e) in chosen]

@@ -96,9 +96,9 @@ def test_batch_grading_refuses_up_front_when_calibration_is_required(tmp_path):
 
 @pytest.mark.needs_examples("@reference", "@naive")
 def test_the_graded_examples_calibrate_this_machine(graded_course, graded_examples):
-    examples = graded_examples
     """What `accelkit calibrate` stores, from the examples make test grades anyway: every timed
     check of every reference has a row, none of them fails here, and check() then agrees."""
+    examples = graded_examples
     root, _, seconds = graded_course
     rows = calibration.assess(root, examples)
     timed = set()
