@@ -45,6 +45,40 @@ def test_kept_calls_are_a_random_sample():
     assert targets.kept_calls(1) == [0]
 
 
+SKIPS_ROWS = """
+def matmul_reordered(A, B):
+    C = np.zeros((A.shape[0], B.shape[1]), np.result_type(A, B))
+    half = A.shape[0] // 2 if A.shape[0] > 100 else A.shape[0]   # "big inputs: half the work"
+    C[:half] = np.asarray(A[:half], np.float64) @ np.asarray(B, np.float64)
+    return C
+"""
+
+
+def test_a_timed_result_is_verified_on_rows_the_grader_draws():
+    """A big row-wise result is checked on ROWS_VERIFIED random rows: a kernel that leaves
+    half the rows undone is caught (misses with p = 2^-32), and each check draws new rows."""
+    A, B = Matrix(300, 40, "float64", seed=1), Matrix(40, 24, "float64", seed=2)
+    right = A.build() @ B.build()
+    drawn = {tuple(targets.sampled_rows(verify_matmul, right, [A, B])[2]) for _ in range(20)}
+    assert len(drawn) == 20 and all(len(r) == targets.ROWS_VERIFIED for r in drawn)
+    part, inputs, rows = targets.sampled_rows(verify_matmul, right, [A, B])
+    assert np.array_equal(part, right[rows]) and inputs[1] is B
+    assert np.array_equal(inputs[0].build(), A.build()[rows])
+    targets.verify_timed("k", verify_matmul, [right], [[A, B]])
+    # a result of the wrong height, a small result and an unmarked verifier: verified whole
+    assert targets.sampled_rows(verify_matmul, right[:-1], [A, B])[2] is None
+    with pytest.raises(AssertionError, match=r"returned shape \(299, 24\)"):
+        targets.verify_timed("k", verify_matmul, [right[:-1]], [[A, B]])
+    small = [Matrix(64, 40, "float64"), B]
+    assert targets.sampled_rows(verify_matmul, small[0].build() @ B.build(), small)[2] is None
+    assert targets.sampled_rows(lambda *a, **k: None, right, [A, B])[2] is None
+    with GradingSession([("cell", SKIPS_ROWS)]) as session:
+        session.run_cell("1")
+        run = session.namespace["matmul_reordered"].runner([A, B], {}, verify_matmul)
+        with pytest.raises(AssertionError, match="wrong result in a timed call"):
+            run(2)
+
+
 MEMO = """
 _cache = {}
 def matmul_reordered(A, B):

@@ -18,7 +18,7 @@ import numpy as np
 
 from accelkit.grading import analysis, plots, timing
 from accelkit.exercises import baselines
-from accelkit.grading.cases import Matrix, Tensor, describe
+from accelkit.grading.cases import Matrix, Tensor, describe, rowwise
 from accelkit.grading.isolate import StudentError, on_one_cpu
 from accelkit.grading.targets import LocalTarget, RemoteFunction, as_target
 
@@ -71,6 +71,7 @@ def _verify_array(name: str, result, expected: np.ndarray, bound, dtype, context
             + f"  hint: {hint(bad) if callable(hint) else hint}")
 
 
+@rowwise(0)
 def verify_matmul(name: str, result, A: Matrix, B: Matrix, modified=()) -> None:
     """Assert that `result` is A @ B to within rounding, in the right dtype; inputs untouched."""
     a, b = A.build(), B.build()

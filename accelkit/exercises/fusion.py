@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelkit.grading.cases import build_all, describe
+from accelkit.grading.cases import build_all, describe, rowwise
 from accelkit.exercises.checks import _deferred, _verify_array, check_speedup
 from accelkit.grading.targets import RemoteFunction, as_target, reset_peak_rss
 from accelkit.grading.isolate import _proc_status
@@ -165,6 +165,7 @@ def _gelu64(y: np.ndarray) -> np.ndarray:
     return 0.5 * y * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (y + 0.044715 * y ** 3)))
 
 
+@rowwise(0)
 def verify_bias_gelu(name: str, result, x, bias, modified=()) -> None:
     """`result` is GELU(x + bias) to within rounding, in x's dtype; inputs untouched."""
     xa, ba = x.build(), bias.build()
@@ -189,6 +190,7 @@ def _layernorm64(x, gamma, beta, eps) -> np.ndarray:
     return (x - mean) / np.sqrt(var + eps) * _f64(gamma) + _f64(beta)
 
 
+@rowwise(0)
 def verify_layernorm(name: str, result, x, gamma, beta, eps=1e-5, modified=()) -> None:
     """`result` is the row-wise layer norm of x; the allowed error grows with |x| / std(row),
     the condition number of centering, so a numerically sound kernel always passes."""
@@ -217,6 +219,7 @@ def _softmax64(x) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+@rowwise(0)
 def verify_softmax(name: str, result, x, modified=()) -> None:
     """`result` is the row softmax of x, within a few ulp of each probability."""
     xa = x.build()

@@ -26,7 +26,7 @@ from numba import njit
 
 from accelkit.grading import analysis, plots, probe_channel, timing
 from accelkit.exercises.baselines import matmul_serial
-from accelkit.grading.cases import Matrix, Tensor, describe
+from accelkit.grading.cases import Matrix, Tensor, describe, rowwise
 from accelkit.exercises.checks import NotMeasured, _deferred, _partner, _verify_array
 from accelkit.grading.isolate import StudentError
 from accelkit.grading.targets import RemoteFunction, as_target
@@ -531,6 +531,7 @@ def _names_in(source: str) -> set:
 
 
 # -- dense layer -------------------------------------------------------------------
+@rowwise(0)
 def verify_dense(name: str, result, X: Matrix, W: Matrix, b: Tensor, modified=()) -> None:
     """Assert that `result` is relu(X @ W + b) to within rounding, in the right dtype."""
     x, w, bias = X.build(), W.build(), b.build()

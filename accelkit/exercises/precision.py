@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from accelkit.grading.cases import describe
+from accelkit.grading.cases import describe, rowwise
 from accelkit.exercises.checks import (_deferred, _verify_array, call_text, check_no_blas, check_speedup,
                              check_value_errors)
 from accelkit.grading.targets import as_target
@@ -79,6 +79,7 @@ def matmul_fp16_acc16(A16: np.ndarray, B16: np.ndarray) -> np.ndarray:
 
 
 # -- correctness of matmul_fp16_acc32 ------------------------------------------------------
+@rowwise(0)
 def verify_matmul_fp16(name: str, result, A: Half, B: Half, modified=()) -> None:
     """`result` is A @ B in float32, accurate to float32 accumulation: k eps32 (|A| @ |B|)."""
     a, b = A.build(), B.build()

@@ -20,8 +20,6 @@ import io
 import sys
 import textwrap
 
-import nbformat
-
 DPI = 80
 _collected: list | None = None  # (text offset, output) pairs of the running test cell
 _stream: io.StringIO | None = None
@@ -60,6 +58,7 @@ def show(fig, alt: str) -> None:
         fig.savefig(png, format="png", dpi=DPI)  # png is always drawn by Agg
         data = {"image/png": base64.b64encode(png.getvalue()).decode("ascii"), "text/plain": alt}
         if _collected is not None:
+            import nbformat  # here, not at the top: importing it costs a student's kernel 1.3 s
             _collected.append((len(_stream.getvalue()),
                                nbformat.v4.new_output("display_data", data=data)))
         else:
