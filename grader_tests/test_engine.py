@@ -59,6 +59,39 @@ def test_replies_are_never_unpickled(tmp_path):
         assert value["a"].tolist() == [0, 1, 2] and value["t"] == (1.5, float("inf"), None)
 
 
+def test_replies_past_the_limit_are_refused_before_they_are_unpacked():
+    """A reply over MAX_REPLY_BYTES is refused as sent; an archive that would unpack past it
+    (or is compressed at all: encode never compresses) is refused before np.load reads it."""
+    import io
+    import zipfile
+
+    from accelkit.grading import wire
+
+    assert wire.decode(wire.encode(("ok", np.arange(4))))[1].tolist() == [0, 1, 2, 3]
+    with pytest.raises(wire.ReplyTooLarge, match="a reply of 1 MiB"):
+        wire.decode(wire.encode(("ok", np.zeros(1 << 17))), limit=1 << 19)
+    bomb = io.BytesIO()  # 512 MiB of zeros deflate to half a MiB
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        with z.open("a0.npy", "w", force_zip64=True) as f:
+            for _ in range(512):
+                f.write(bytes(1 << 20))
+    assert len(bomb.getvalue()) < 1 << 20
+    with pytest.raises(wire.ReplyTooLarge, match="unpacks to 512 MiB"):
+        wire.decode(bomb.getvalue())
+    small = io.BytesIO()
+    with zipfile.ZipFile(small, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("header.npy", b"x")
+    with pytest.raises(wire.ReplyTooLarge, match="compressed"):
+        wire.decode(small.getvalue())
+    with pytest.raises(ValueError, match="malformed"):
+        wire.decode(b"not a zip")
+    with Worker(("load_source", [("cell", "def big(n):\n    return np.ones(n, np.uint8)\n")])) as w:
+        w.start()
+        with pytest.raises(IsolationError, match="big\\(\\) sent a reply over the grader's limit"):
+            w.request("call_args", "big", (wire.MAX_REPLY_BYTES + 1024,), {})
+        assert w.request("call_args", "big", (3,), {}).tolist() == [1, 1, 1]  # restarted
+
+
 def test_memory_blowup_is_contained():
     with Worker(("load_source", [("cell", "def hog():\n    return np.ones(2**33)\n")]),
                 memory_mb=1024) as w:

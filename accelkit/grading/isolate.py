@@ -25,7 +25,6 @@ from accelkit.grading import probe_channel, sandbox, wire
 
 DEFAULT_MEMORY_MB = 4096
 DEFAULT_TIMEOUT_S = 60.0
-MAX_REPLY_BYTES = 1 << 30
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
              "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
              "NUMBA_OPT", "NUMBA_LOOP_VECTORIZE", "NUMBA_SLP_VECTORIZE", "SYSTEMROOT")
@@ -291,12 +290,12 @@ class Worker:
         self.conn.send_bytes(payload)
         reply = self._receive(msg, timeout)
         elapsed = time.perf_counter() - start
-        self._unpack(reply)
+        self._unpack(reply, msg)
         return elapsed
 
     def _exchange(self, msg: tuple, timeout: float):
         self.conn.send_bytes(pickle.dumps(msg))
-        return self._unpack(self._receive(msg, timeout))
+        return self._unpack(self._receive(msg, timeout), msg)
 
     def _receive(self, msg: tuple, timeout: float) -> bytes:
         try:
@@ -305,13 +304,30 @@ class Worker:
                 raise IsolationError(
                     f"{self._what(msg)} did not finish within {timeout:.0f} s and was stopped "
                     "(an infinite loop, or far too slow?)")
-            return self.conn.recv_bytes(MAX_REPLY_BYTES)
-        except (EOFError, OSError):
+            return self.conn.recv_bytes(wire.MAX_REPLY_BYTES)
+        except OSError as err:
+            if "bad message length" not in str(err):
+                raise IsolationError(self._death_note(msg)) from None
+            self.kill()  # the rest of the reply is still in the socket
+            raise IsolationError(self._too_large(msg, "a reply")) from None
+        except EOFError:
             raise IsolationError(self._death_note(msg)) from None
 
-    @staticmethod
-    def _unpack(reply: bytes):
-        status, value = wire.decode(reply)
+    def _too_large(self, msg: tuple, what: str) -> str:
+        return (f"{self._what(msg)} sent {what} over the grader's limit of "
+                f"{wire.MAX_REPLY_BYTES >> 20} MiB per reply: refused, and the worker stopped "
+                "(return only the result asked for)")
+
+    def _unpack(self, reply: bytes, msg: tuple = ("reply",)):
+        try:
+            status, value = wire.decode(reply)
+        except wire.ReplyTooLarge as err:
+            self.kill()
+            raise IsolationError(self._too_large(msg, str(err))) from None
+        except (ValueError, KeyError) as err:
+            self.kill()
+            raise IsolationError(f"{self._what(msg)} sent {err}: refused, and the worker "
+                                 "stopped") from None
         if status == "error":
             raise StudentError(value)
         return value

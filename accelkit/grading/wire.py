@@ -2,16 +2,24 @@
 
 Unpickling data from student code would let it run code in the grader, so a
 worker's replies are JSON plus raw numeric arrays (read back with
-``allow_pickle=False``). Anything else comes back as its ``repr`` only.
+``allow_pickle=False``). Anything else comes back as its ``repr`` only. A reply is an
+uncompressed .npz archive; `decode` refuses one whose contents, as stored or unpacked, pass
+MAX_REPLY_BYTES, before it unpacks anything.
 """
 from __future__ import annotations
 
 import io
 import json
+import zipfile
 
 import numpy as np
 
 _SCALARS = (bool, int, float, str, type(None))
+MAX_REPLY_BYTES = 128 << 20  # 4x the biggest result a check asks for (06: 4096 x 2048 float32)
+
+
+class ReplyTooLarge(ValueError):
+    """A worker's reply past MAX_REPLY_BYTES (as sent, or once unpacked)."""
 
 
 def _to_json(value, arrays: list):
@@ -75,7 +83,18 @@ def encode(value) -> bytes:
     return buffer.getvalue()
 
 
-def decode(data: bytes):
+def decode(data: bytes, limit: int = MAX_REPLY_BYTES):
+    """The value `encode` made; ReplyTooLarge past `limit` bytes, ValueError if malformed."""
+    if len(data) > limit:
+        raise ReplyTooLarge(f"a reply of {len(data) / 2**20:.0f} MiB")
+    try:
+        entries = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except zipfile.BadZipFile as err:
+        raise ValueError(f"a malformed reply ({err})") from None
+    unpacked = sum(e.file_size for e in entries)
+    if unpacked > limit or any(e.compress_type != zipfile.ZIP_STORED for e in entries):
+        raise ReplyTooLarge(f"a reply that unpacks to {unpacked / 2**20:.0f} MiB"
+                            if unpacked > limit else "a compressed reply")
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         header = json.loads(npz["header"].tobytes().decode())
         arrays = [npz[f"a{i}"] for i in range(len(npz.files) - 1)]
