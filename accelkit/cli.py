@@ -3,6 +3,7 @@ calibrate | bench``."""
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -10,6 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from accelkit import course
+from accelkit.grading import sandbox
 
 
 def _db_url(root: Path) -> str:
@@ -143,14 +145,24 @@ def cmd_calibrate(args) -> int:
     return 1 if failing else 0
 
 
-def calibration_setting(root: Path) -> str:
-    """TrustedGrade.calibration as nbgrader_config.py sets it (default "warn")."""
+def _course_setting(root: Path, section: str, name: str, default: str) -> str:
+    """c.<section>.<name> as the course's nbgrader_config.py sets it."""
     from traitlets.config.loader import PyFileConfigLoader
     try:
         config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     except Exception:  # noqa: BLE001 - no or broken config: nbgrader itself will say so
-        return "warn"
-    return config.TrustedGrade.get("calibration", "warn")
+        return default
+    return config[section].get(name, default)
+
+
+def calibration_setting(root: Path) -> str:
+    """TrustedGrade.calibration as nbgrader_config.py sets it (default "warn")."""
+    return _course_setting(root, "TrustedGrade", "calibration", "warn")
+
+
+def sandbox_mode(root: Path) -> str:
+    """Sandbox.mode as nbgrader_config.py sets it (default "auto")."""
+    return _course_setting(root, "Sandbox", "mode", "auto")
 
 
 def cmd_grade(args) -> int:
@@ -174,10 +186,16 @@ def cmd_grade(args) -> int:
     failed = {}
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn()]
+    unconfined = ["--Sandbox.mode=off"] if args.unconfined else []
+    if not unconfined and not sandbox.available() and sandbox_mode(args.root) != "off":
+        console.print("[bold red]" + sandbox.REFUSAL.format(user=getpass.getuser()) + "[/]")
+
     def autograde(student: str) -> None:
         proc = course.run_nbgrader(args.root, "autograde", course.ASSIGNMENT, "--student", student,
-                                   "--force")
-        if proc.returncode != 0 or "There was an error processing assignment" in proc.stderr:
+                                   "--force", *unconfined)
+        if sandbox.REFUSAL[:40] in proc.stderr:
+            failed[student] = "not graded: no sandbox on this machine (see the message above)"
+        elif proc.returncode != 0 or "There was an error processing assignment" in proc.stderr:
             errors = [line for line in proc.stderr.splitlines() if "| ERROR]" in line]
             failed[student] = "\n".join(errors[-3:]) or proc.stderr[-500:]
 
@@ -237,7 +255,11 @@ def main(argv=None) -> int:
     examples.add_argument("--all", action="store_true",
                           help="all of them, not only the demo's (the hostile ones are slow)")
     sub.add_parser("scores", help="print the per-student, per-function score table")
-    sub.add_parser("grade", help="autograde all of submitted/ with progress, feedback, grades.csv")
+    grade = sub.add_parser("grade", help="autograde all of submitted/ with progress, feedback, "
+                           "grades.csv")
+    grade.add_argument("--unconfined", action="store_true", help=(
+        "grade without the sandbox (--Sandbox.mode=off): only for code you trust, such as the "
+        "course's example submissions where no sandbox is available"))
     sub.add_parser("validate", help="the instructor solutions must pass all their tests")
     sub.add_parser("margins", help="measured speedups of the graded examples vs thresholds")
     calibrate = sub.add_parser("calibrate", help="measure every speed threshold's margins here")

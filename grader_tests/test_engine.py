@@ -298,14 +298,21 @@ def test_sandbox_contains_a_fork_bomb_and_cleans_up(tmp_path):
     assert left == []
 
 
-def test_without_root_the_grader_says_so_loudly(monkeypatch):
+def test_without_root_grading_is_refused_unless_the_course_switches_the_sandbox_off(monkeypatch):
+    """Secure by default: where student code cannot be confined, "auto" and "required" refuse
+    with a paragraph that says what is missing and what to do; "off" grades, saying so."""
     from accelkit.grading import sandbox
 
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    policy, warning = sandbox.policy(2048, "/somewhere")
-    assert "uid" not in policy and "WITHOUT A SANDBOX" in warning
-    with pytest.raises(RuntimeError, match="WITHOUT A SANDBOX"):
-        sandbox.policy(2048, "/somewhere", mode="required")
+    assert not sandbox.available() and sandbox.for_trusted_code() == ["--Sandbox.mode=off"]
+    for mode in ("auto", "required"):
+        with pytest.raises(sandbox.SandboxUnavailable) as refused:
+            sandbox.policy(2048, "/somewhere", mode=mode)
+        assert str(refused.value).startswith("NOT GRADED: student code cannot be confined")
+        assert "root" in str(refused.value) and 'c.Sandbox.mode = "off"' in str(refused.value)
+    policy, warning = sandbox.policy(2048, "/somewhere", mode="off")
+    assert "uid" not in policy and warning.startswith("SANDBOX OFF")
+    assert sandbox.describe(policy).startswith("sandbox off")
 
 
 def test_autotune_check_fails_a_slow_pick_even_after_its_second_measurement():

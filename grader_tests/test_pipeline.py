@@ -190,3 +190,42 @@ def test_cells_that_reach_for_the_engine_are_flagged_for_review(graded_course):
     assert ("flagged for review: cell measure_peak_gflops of 01_roofline uses importlib"
             in proc.stderr + proc.stdout)
     assert "flagged" in _accelkit(root, "scores").stdout
+
+
+# nbgrader as a grader that is not root would run it (the euid is all the sandbox asks about)
+AS_NORMAL_USER = ("import os, sys; os.geteuid = lambda: 1000; sys.argv[0] = 'nbgrader'; "
+                  "from nbgrader.apps.nbgraderapp import main; main()")
+
+
+@pytest.mark.skipif(SELECTED and "04_alignment" not in SELECTED, reason="04 not selected")
+def test_where_no_sandbox_can_confine_nothing_is_graded(tmp_path):
+    """Secure by default: a grader that cannot confine student code refuses to autograde with
+    the course's own settings (Sandbox.mode "auto"), says why in nbgrader's log, and no score
+    reaches the gradebook; --Sandbox.mode=off grades, and says that it runs unconfined."""
+    import shutil
+    import subprocess
+    import sys
+
+    root = copy_course(tmp_path)
+    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")  # mode "auto"
+    for nb in (root / "source" / course.ASSIGNMENT).glob("*.ipynb"):
+        if nb.stem != "04_alignment":
+            nb.unlink()
+    nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
+    reference = [e for e in EXAMPLES if e.notebook == "04_alignment" and e.student == "reference"]
+    course.place_examples(root, reference)
+    env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable),
+                                                 os.environ.get("PATH", "")]))
+
+    def autograde(*extra):
+        return subprocess.run([sys.executable, "-c", AS_NORMAL_USER, "autograde",
+                               course.ASSIGNMENT, "--force", *FAST_LIMITS, *extra], cwd=root,
+                              env=env, capture_output=True, text=True)
+
+    refused = autograde()
+    assert "NOT GRADED: student code cannot be confined on this machine" in refused.stderr
+    assert 'c.Sandbox.mode = \\"off\\"' in refused.stderr or 'c.Sandbox.mode = "off"' in refused.stderr
+    assert not any(scores_of(root, "reference", "04_alignment").values())
+    unconfined = autograde("--Sandbox.mode=off")
+    assert "SANDBOX OFF" in unconfined.stderr
+    assert scores_of(root, "reference", "04_alignment") == pytest.approx(reference[0].expected)

@@ -236,6 +236,8 @@ class TrustedGrade(NbGraderPreprocessor):
         policy, warning = sandbox.Sandbox(config=self.config).policy(self.memory_mb)
         if warning:
             self.log.warning("!" * 20 + " grader: " + warning)
+        else:
+            self.log.info(sandbox.describe(policy))
         with GradingSession(
                 solution_blocks(nb), setup, self.memory_mb, self.call_timeout, policy) as session:
             nb.metadata.pop("accelkit", None)  # only the grader writes it

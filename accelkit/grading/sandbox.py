@@ -5,8 +5,9 @@ while it still runs only trusted code (`apply`). Full confinement needs root (as
 the autograder runs in a container or CI): the worker then enters new mount and network
 namespaces, covers the course directory with an empty tmpfs (putting back, read-only,
 only the Python environment and this package when they live inside it), limits processes,
-CPU time, memory and file size, and drops to an unprivileged uid. Without root only the
-resource limits apply, and `policy` says so loudly.
+CPU time, memory and file size, and drops to an unprivileged uid. Without root nothing
+confines student code, so `policy` refuses to grade (`SandboxUnavailable`) unless the
+course says ``c.Sandbox.mode = "off"`` – for code the instructor trusts.
 """
 from __future__ import annotations
 
@@ -34,8 +35,8 @@ class Sandbox(Configurable):
     """The sandbox settings of a course (``c.Sandbox.*`` in nbgrader_config.py)."""
 
     mode = Unicode("auto", help=(
-        "'auto': confine student code when possible (root on Linux), else warn loudly; "
-        "'required': refuse to grade without the sandbox; 'off': resource limits only."
+        "'auto' or 'required': confine student code (needs root on Linux), and refuse to grade "
+        "where it cannot be confined; 'off': resource limits only, for code you trust."
     )).tag(config=True)
     uid = Integer(None, allow_none=True, help=(
         "Unprivileged uid that student code runs as (default: one per grader process, so "
@@ -48,25 +49,56 @@ class Sandbox(Configurable):
         return policy(memory_mb, self.course_root or os.getcwd(), self.mode, self.uid)
 
 
+class SandboxUnavailable(RuntimeError):
+    """Student code cannot be confined here, and the course did not switch the sandbox off."""
+
+
+REFUSAL = (
+    "NOT GRADED: student code cannot be confined on this machine. The sandbox needs the "
+    "grader to run as root on Linux (in a container, a CI job or with sudo); student code then "
+    "runs as another uid, in its own mount and network namespaces, with the course directory "
+    "hidden. Run as {user} without it, a solution cell could read the hidden tests in source/, "
+    "rewrite gradebook.db or edit the grading engine. Grade as root - or, only for code you "
+    "trust (your own solutions, the course's examples), set c.Sandbox.mode = \"off\" in "
+    "nbgrader_config.py (or pass --Sandbox.mode=off) to grade it unconfined.")
+
+
+def available() -> bool:
+    """Whether this process can confine student code (root on Linux)."""
+    return sys.platform.startswith("linux") and os.geteuid() == 0
+
+
+def for_trusted_code() -> list:
+    """nbgrader options for grading the course's own code (the instructor's solutions, the
+    example submissions) where no sandbox is available: without them grading is refused."""
+    return [] if available() else ["--Sandbox.mode=off"]
+
+
 def policy(memory_mb: int, course_root: str | None, mode: str = "auto",
            uid: int | None = None) -> tuple:
-    """(policy dict for the worker, warning or None). mode: "auto", "required" or "off"."""
+    """(policy dict for the worker, warning or None). mode: "auto", "required" or "off"; the
+    first two raise SandboxUnavailable where student code cannot be confined."""
     limits = {"RLIMIT_AS": memory_mb << 20, "RLIMIT_FSIZE": FILE_BYTES, "RLIMIT_CORE": 0,
               "RLIMIT_CPU": CPU_SECONDS}
     if mode == "off":
-        return {"limits": limits}, "sandbox disabled by configuration (TrustedGrade.sandbox = 'off')"
-    if os.geteuid() != 0 or not sys.platform.startswith("linux"):
-        warning = ("GRADING WITHOUT A SANDBOX: the grader is not root on Linux, so student code "
-                   "runs as this user, can read the course directory and use the network. "
-                   "Only resource limits apply. Run the autograder as root in a container.")
-        if mode == "required":
-            raise RuntimeError(warning)
-        return {"limits": limits}, warning
+        return {"limits": limits}, ("SANDBOX OFF (c.Sandbox.mode = 'off'): student code runs "
+                                    "unconfined, as this user; only resource limits apply")
+    if not available():
+        import getpass
+        raise SandboxUnavailable(REFUSAL.format(user=getpass.getuser()))
     hide, keep = _hidden_and_kept(course_root)
     limits["RLIMIT_NPROC"] = MAX_PROCESSES
     uid = UID_BASE + os.getpid() if uid is None else uid
     return {"limits": limits, "uid": uid, "hide": hide, "keep": [[p, False] for p in keep],
             "isolate_network": True}, None
+
+
+def describe(policy: dict) -> str:
+    """The confinement in force, in a line for nbgrader's log."""
+    if policy.get("uid") is None:
+        return "sandbox off: student code runs unconfined, resource limits only"
+    return (f"sandbox: student code runs as uid {policy['uid']} in its own mount and network "
+            f"namespaces; hidden: {', '.join(policy['hide'])}")
 
 
 def with_writable(policy: dict, path: str) -> dict:
