@@ -26,11 +26,11 @@ def cmd_examples(args) -> int:
     examples = course.load_examples(args.root / "grader_tests" / "submissions")
     if not args.all:
         examples = [e for e in examples if e.student in DEMO_STUDENTS]
-    if os.geteuid() != 0:
+    if not sandbox.available():
         skipped = [e.student for e in examples if e.needs_sandbox]
         examples = [e for e in examples if not e.needs_sandbox]
-        print(f"not root, so no sandbox: leaving out {', '.join(skipped)} (it would really "
-              "damage the course folder)")
+        print(f"no sandbox here: leaving out {', '.join(skipped)} (it would really damage the "
+              "course folder)")
     students = course.place_examples(args.root, examples)
     print(f"placed {len(examples)} example submissions in submitted/: {', '.join(students)}")
     return 0

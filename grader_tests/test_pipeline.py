@@ -192,8 +192,10 @@ def test_cells_that_reach_for_the_engine_are_flagged_for_review(graded_course):
     assert "flagged" in _accelkit(root, "scores").stdout
 
 
-# nbgrader as a grader that is not root would run it (the euid is all the sandbox asks about)
+# nbgrader as a grader that is neither root nor allowed user namespaces would run it
 AS_NORMAL_USER = ("import os, sys; os.geteuid = lambda: 1000; sys.argv[0] = 'nbgrader'; "
+                  "from accelkit.grading import sandbox; "
+                  "sandbox._userns = 'user namespaces: [Errno 1] Operation not permitted'; "
                   "from nbgrader.apps.nbgraderapp import main; main()")
 
 

@@ -113,7 +113,7 @@ def on_one_cpu(workers: list):
     thread of the workers left that CPU (a kernel that widened its own affinity) – then the
     measurement does not compare like with like."""
     cpu = max(os.sched_getaffinity(0))
-    pids = [w.proc.pid for w in workers if w.alive()]
+    pids = [w.pid for w in workers if w.alive()]
     before = {pid: _cpus_of(pid) or os.sched_getaffinity(0) for pid in pids}
 
     def moved() -> bool:
@@ -135,6 +135,19 @@ def _set_cpus(pid: int, cpus: set) -> None:
             os.sched_setaffinity(tid, cpus)
 
 
+def _wait_until_gone(pid: int, timeout: float = 10.0) -> None:
+    """Wait until process `pid` (not a child of ours) has ended."""
+    import psutil
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.01)
+
+
 class Worker:
     """One isolated process; `load` is ("load_source", blocks) or ("load_module", name)."""
 
@@ -146,7 +159,8 @@ class Worker:
         self.label = label
         self.skipped: dict = {}  # solution cells that killed or hung the process at load
         self.loaded: dict = {"names": [], "errors": []}
-        self.proc: subprocess.Popen | None = None
+        self.proc: subprocess.Popen | None = None  # what was started (the sandbox's outer process)
+        self.pid: int | None = None  # the process that serves requests, read from /proc
         self.conn: Connection | None = None
         self.workdir: str | None = None
         self.probe_events = None  # the grader's end of the probes' channel (probe_channel)
@@ -171,8 +185,8 @@ class Worker:
         self.probe_events, probe_end = probe_channel.pair()
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-m", "accelkit.grading.worker", str(child_sock.fileno()),
-                 str(probe_end.fileno()), json.dumps(self.policy)],
+                [sys.executable, "-I", "-m", "accelkit.grading.confined", json.dumps(self.policy),
+                 "accelkit.grading.worker", str(child_sock.fileno()), str(probe_end.fileno())],
                 pass_fds=[child_sock.fileno(), probe_end.fileno()], cwd=self.workdir, env=env,
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
                 start_new_session=True)
@@ -182,8 +196,22 @@ class Worker:
         self.starts += 1
         if self.load[0] != "load_source":
             self.loaded = self._exchange(self.load, timeout)
+            self.pid = self._server_pid()
             return self.loaded
         return self._load_cells(timeout)
+
+    def _server_pid(self) -> int:
+        """The pid (here) of the process that answers: in the sandbox, the child that the
+        started process forked as the first of a new PID namespace (`sandbox.apply`). Read
+        after its first reply, before any student code ran."""
+        if not sandbox.confined(self.policy):
+            return self.proc.pid
+        import psutil
+        children = psutil.Process(self.proc.pid).children()
+        if len(children) != 1:
+            raise IsolationError(f"the {self.label} worker's sandbox did not start "
+                                 f"({len(children)} processes inside)")
+        return children[0].pid
 
     def _load_cells(self, timeout: float) -> dict:
         """Run the solution cells one request at a time. A cell that kills or hangs the
@@ -191,8 +219,9 @@ class Worker:
         skipped on a fresh start, so it costs only the functions it defines."""
         _, blocks, *setup = self.load
         self._exchange(("load_source", [], *setup), timeout)
-        self.rss_after_setup = _proc_status(self.proc.pid, "VmRSS")
-        self.library_threads = set(_threads(self.proc.pid)) - {self.proc.pid}
+        self.pid = self._server_pid()
+        self.rss_after_setup = _proc_status(self.pid, "VmRSS")
+        self.library_threads = set(_threads(self.pid)) - {self.pid}
         errors = list(self.skipped.values())
         for label, source in blocks:
             if label in self.skipped:
@@ -207,20 +236,23 @@ class Worker:
             if error:
                 errors.append(error)
         self.loaded = {"names": self._exchange(("defined_names",), timeout), "errors": errors}
-        self.rss_after_cells = _proc_status(self.proc.pid, "VmRSS")
+        self.rss_after_cells = _proc_status(self.pid, "VmRSS")
         return self.loaded
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
     def kill(self) -> None:
+        """Stop the worker; in the sandbox, every process of its PID namespace with it (they
+        end when its first process does; this waits until they have)."""
         if self.proc is not None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            for pid, kill in ((self.pid, os.kill), (self.proc.pid, os.killpg)):
+                with contextlib.suppress(ProcessLookupError, PermissionError, TypeError):
+                    kill(pid, signal.SIGKILL)
             self.proc.wait()
-            self.proc = None
+            if self.pid is not None and self.pid != self.proc.pid:
+                _wait_until_gone(self.pid)
+            self.proc, self.pid = None, None
         if self.conn is not None:
             self.conn.close()
             self.conn = None
@@ -251,18 +283,18 @@ class Worker:
     # -- memory, read by this side from /proc (Linux) ----------------------
     def reset_peak_rss(self) -> int:
         """Reset the worker's peak resident memory to its current size; returns that size."""
-        with open(f"/proc/{self.proc.pid}/clear_refs", "w") as f:
+        with open(f"/proc/{self.pid}/clear_refs", "w") as f:
             f.write("5")
-        return _proc_status(self.proc.pid, "VmRSS")
+        return _proc_status(self.pid, "VmRSS")
 
     def peak_rss(self) -> int:
-        return _proc_status(self.proc.pid, "VmHWM")
+        return _proc_status(self.pid, "VmHWM")
 
     def cpu_split(self) -> dict:
         """CPU seconds of the whole process, of its main thread (where calls run) and of the
         threads the libraries started before the solution cells ran (BLAS's helpers), read
         from /proc; the rest ran on threads the student's code started."""
-        pid = self.proc.pid
+        pid = self.pid
         return {"cpu_s": process_cpu_seconds(pid),
                 "main_s": threads_cpu_seconds(pid, [pid]),
                 "library_s": threads_cpu_seconds(pid, self.library_threads)}
@@ -270,7 +302,7 @@ class Worker:
     def cpu_seconds(self) -> float:
         """CPU time (user + system) the worker has used, all its threads together, ended
         ones included – read by this side from /proc/<pid>/stat."""
-        return process_cpu_seconds(self.proc.pid)
+        return process_cpu_seconds(self.pid)
 
     # -- requests ---------------------------------------------------------
     def request(self, *msg, timeout: float = DEFAULT_TIMEOUT_S):

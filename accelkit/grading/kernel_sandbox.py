@@ -2,7 +2,8 @@
 
 ``python -m accelkit.grading.kernel_sandbox <kernel argv...>``: reads the policy from the
 environment variable ACCELKIT_KERNEL_SANDBOX (JSON: the policy and a private folder),
-confines this process (`accelkit.grading.sandbox.apply`) and replaces itself with the kernel.
+confines this process (`accelkit.grading.sandbox.apply`) and replaces itself with the kernel,
+which then works in a private copy of the submission's folder.
 """
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ ENV = "ACCELKIT_KERNEL_SANDBOX"
 
 def main() -> None:
     settings = json.loads(os.environ.pop(ENV))
-    private = settings["private"]
-    os.environ.update(HOME=private, IPYTHONDIR=os.path.join(private, "ipython"),
-                      MPLCONFIGDIR=os.path.join(private, "matplotlib"), TMPDIR=private)
-    sandbox.apply(settings["policy"], private)
+    sandbox.apply(settings["policy"], os.getcwd())  # the working folder: a private copy
+    home = "/tmp/home"  # the sandbox's own /tmp; the private folder keeps only the sockets
+    os.makedirs(home, exist_ok=True)
+    os.environ.update(HOME=home, IPYTHONDIR=os.path.join(home, "ipython"),
+                      MPLCONFIGDIR=os.path.join(home, "matplotlib"), TMPDIR="/tmp")
     os.execv(sys.argv[1], sys.argv[1:])
 
 

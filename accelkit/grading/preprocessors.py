@@ -50,7 +50,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     """Starts the kernel through `accelkit.grading.kernel_sandbox`, talking over unix sockets
     (the kernel has no network) in a private folder the sandboxed user owns."""
 
-    sandbox_uid: int = -1
+    sandbox_uid: int | None = None
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
@@ -60,7 +60,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     def write_connection_file(self, **kwargs):
         """The kernel, running as the sandbox uid, must be able to read it (mode 600)."""
         result = super().write_connection_file(**kwargs)
-        os.chown(self.connection_file, self.sandbox_uid, self.sandbox_uid)
+        if self.sandbox_uid is not None:  # None: a user namespace, as this user
+            os.chown(self.connection_file, self.sandbox_uid, self.sandbox_uid)
         return result
 
 
@@ -81,20 +82,22 @@ class ResilientExecute(Execute):
         policy, warning = sandbox.Sandbox(config=self.config).policy(self.memory_mb)
         if warning:
             self.log.warning("!" * 20 + " kernel: " + warning)
-        if policy.get("uid") is None:
+        if not sandbox.confined(policy):
             return self._run_kernel(nb, resources, km)
         private = tempfile.mkdtemp(prefix="accelkit-kernel-")
-        os.chown(private, policy["uid"], policy["uid"])
-        cwd = (resources or {}).get("metadata", {}).get("path") or os.getcwd()
-        settings = {"policy": sandbox.with_writable(policy, cwd), "private": private}
+        if policy.get("uid") is not None:
+            os.chown(private, policy["uid"], policy["uid"])
+        # the kernel works in a private copy of the submission's folder (`sandbox.apply`);
+        # only its private folder (connection file, sockets) is shared with this process
+        settings = {"policy": sandbox.with_writable(policy, private), "private": private}
         self.kernel_manager_class = SandboxedKernelManager
         os.environ[kernel_sandbox.ENV] = json.dumps(settings)
-        self._private, self._uid = private, policy["uid"]
+        self._private, self._uid = private, policy.get("uid")
         try:
             return self._run_kernel(nb, resources, km)
         finally:
             os.environ.pop(kernel_sandbox.ENV, None)
-            sandbox.kill_all(policy["uid"])
+            sandbox.kill_all(policy.get("uid"))
             shutil.rmtree(private, ignore_errors=True)
 
     START_ATTEMPTS = 2  # a kernel that dies before its first reply ran no student code yet
