@@ -33,6 +33,7 @@ class Example:
     needs_sandbox: bool = False  # it attacks the course folder: grade it only inside the sandbox
     calibration: str | None = None  # "naive": the slow side of the speed thresholds (calibrate)
     kernel_run: bool = False    # its tests read what happened in the student's kernel
+    append: dict | None = None  # grade_id -> code added at the end of that solution cell
 
     @property
     def role(self) -> str | None:
@@ -63,7 +64,8 @@ def load_examples(folder: Path) -> list:
                     module.EXPECTED, getattr(module, "FILES", None), getattr(module, "EDIT", None),
                     getattr(module, "RAW", None), getattr(module, "NEEDS_SANDBOX", False),
                     getattr(module, "CALIBRATION", None),
-                    getattr(module, "KERNEL_RUN", False) or student == "stub")
+                    getattr(module, "KERNEL_RUN", False) or student == "stub",
+                    getattr(module, "APPEND", None))
             for (notebook, student), module in modules.items()]
 
 
@@ -86,6 +88,8 @@ def build_submission(root: Path, example: Example):
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if cell.cell_type == "code" and utils.is_solution(cell) and grade_id in answers:
             cell.source = answers[grade_id].strip("\n")
+            if grade_id in (example.append or {}):
+                cell.source += "\n\n" + example.append[grade_id].strip("\n")
     return example.edit(release) if example.edit else release
 
 

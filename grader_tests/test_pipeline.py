@@ -7,8 +7,10 @@ import os
 import nbformat
 import pytest
 from nbgrader import utils
+from nbgrader.api import Gradebook
 
 from accelkit import course
+from accelkit.grading import sandbox
 from conftest import (CALL_TIMEOUT_S, FAST_LIMITS, REPO, SELECTED, SUBMISSIONS, copy_course,
                       example_id, nbgrader, scores_of, usable)
 
@@ -58,7 +60,8 @@ def test_crashes_cost_only_their_own_tests(graded_course):
 
 
 @pytest.mark.skipif(SELECTED and "02_blocked_matmul" not in SELECTED, reason="02 not selected")
-@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root; CI runs as root")
+@pytest.mark.skipif(not sandbox.available(), reason="no sandbox here; CI runs this as root and "
+                    "as an ordinary user")
 @pytest.mark.needs_examples("02_blocked_matmul/escape", "02_blocked_matmul/reference")
 def test_escape_attempts_change_nothing_outside_the_submission(graded_course):
     root, _, _ = graded_course
@@ -127,6 +130,7 @@ def test_instructor_solutions_pass_nbgrader_validate(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.skipif(SELECTED and "01_roofline" not in SELECTED, reason="01 not selected")
 def test_validate_fails_on_an_error_in_a_teaching_cell(tmp_path):
     """A demo cell that raises (as 01's roofline table once did with every solution in place)
     fails `accelkit validate`, although no test cell fails."""
@@ -231,3 +235,40 @@ def test_where_no_sandbox_can_confine_nothing_is_graded(tmp_path):
     unconfined = autograde("--Sandbox.mode=off")
     assert "SANDBOX OFF" in unconfined.stderr
     assert scores_of(root, "reference", "04_alignment") == pytest.approx(reference[0].expected)
+
+
+ATTACKS = ("04_alignment/gradebook_inject", "04_alignment/engine_edit",
+           "04_alignment/lingering_daemon", "04_alignment/tmp_leaver", "04_alignment/tmp_reader",
+           "04_alignment/disk_filler")
+
+
+@pytest.mark.skipif(SELECTED and "04_alignment" not in SELECTED, reason="04 not selected")
+@pytest.mark.skipif(not sandbox.available(), reason="no sandbox here; CI runs this as root and "
+                    "as an ordinary user")
+@pytest.mark.needs_examples(*ATTACKS)
+def test_attacks_from_inside_the_sandbox_leave_no_trace(graded_course):
+    """After grading the attacks on the course, the engine and later students (their scores are
+    checked by test_example_scores_exactly_as_expected): the gradebook's setup cells are the
+    instructor's, the course's notebooks and the engine are unchanged, no process of theirs
+    is left, and nothing they wrote is in the shared /tmp, /dev/shm or the course folder."""
+    import glob
+
+    import psutil
+
+    root, _, _ = graded_course
+    with Gradebook("sqlite:///" + str(root / "gradebook.db")) as gradebook:
+        for notebook in gradebook.find_assignment(course.ASSIGNMENT).notebooks:
+            for cell in notebook.source_cells:
+                assert "_INJECTED_BY_" not in cell.source
+    for path in sorted((REPO / "source" / course.ASSIGNMENT).glob("*.ipynb")):
+        copy = root / "source" / course.ASSIGNMENT / path.name
+        assert not copy.exists() or copy.read_bytes() == path.read_bytes()
+    engine = [p for p in (REPO / "accelkit").rglob("*.py") if "EDITED BY" in p.read_text()]
+    assert engine == []
+    left = [p.info["cmdline"] for p in psutil.process_iter(["cmdline"])
+            if any("LEFT-BEHIND-BY" in part for part in p.info["cmdline"] or [])]
+    assert left == []
+    written = (glob.glob("/tmp/accelkit-notes*") + glob.glob("/dev/shm/accelkit-notes*")
+               + [str(p) for p in root.rglob("accelkit-notes*")] + glob.glob("/tmp/filler-*")
+               + glob.glob("/dev/shm/filler-*") + [str(p) for p in root.rglob("filler-*")])
+    assert written == []
