@@ -43,6 +43,13 @@ def _skip_unselected(folder: str, names: list) -> list:
     return [n for n in names if Path(n).stem not in SELECTED]
 
 
+def pytest_sessionstart(session):
+    """ACCELKIT_REQUIRE_SANDBOX=1 (CI's run as an ordinary user): no sandbox is a failure."""
+    if os.environ.get("ACCELKIT_REQUIRE_SANDBOX") and not sandbox.available():
+        raise pytest.UsageError("ACCELKIT_REQUIRE_SANDBOX is set, but student code cannot be "
+                                f"confined here ({sandbox._userns_problem() or 'not Linux'})")
+
+
 def copy_course(dest: Path) -> Path:
     for name in ("source", "release", "grader_tests"):
         shutil.copytree(REPO / name, dest / name, ignore=_skip_unselected)
