@@ -247,8 +247,9 @@ class Worker:
         end when its first process does; this waits until they have)."""
         if self.proc is not None:
             for pid, kill in ((self.pid, os.kill), (self.proc.pid, os.killpg)):
-                with contextlib.suppress(ProcessLookupError, PermissionError, TypeError):
-                    kill(pid, signal.SIGKILL)
+                if pid is not None:  # no pid yet: killed before its first reply
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        kill(pid, signal.SIGKILL)
             self.proc.wait()
             if self.pid is not None and self.pid != self.proc.pid:
                 _wait_until_gone(self.pid)
