@@ -12,7 +12,7 @@ from nbgrader.api import Gradebook
 from accelkit import course
 from accelkit.grading import sandbox
 from conftest import (CALL_TIMEOUT_S, FAST_LIMITS, REPO, SELECTED, SUBMISSIONS, copy_course,
-                      example_id, nbgrader, scores_of, usable)
+                      example_id, nbgrader, outputs_of, scores_of, usable)
 
 EXAMPLES = sorted((e for e in course.load_examples(SUBMISSIONS) if usable(e)), key=example_id)
 NOTEBOOKS = sorted(p.stem for p in (REPO / "source" / course.ASSIGNMENT).glob("*.ipynb")
@@ -27,9 +27,14 @@ def test_example_scores_exactly_as_expected(graded_course, example):
     if example.expected is None:  # cannot be graded: reported, no points, the batch went on
         assert not any(got.values()) and f"for student '{student}'" in proc.stderr
         return
-    assert got == pytest.approx(example.expected), (
+    differ = sorted(k for k in set(got) | set(example.expected)
+                    if k not in got or k not in example.expected
+                    or got[k] != pytest.approx(example.expected[k]))
+    assert not differ, (
         f"{student} ({example.doc}): per-cell scores differ\n  expected {example.expected}\n"
-        f"  got      {got}\n--- autograde log tail ---\n{proc.stderr[-3000:]}")
+        f"  got      {got}\n--- what those cells printed ---\n"
+        f"{outputs_of(root, student, example.notebook, differ)}\n"
+        f"--- autograde log tail ---\n{proc.stderr[-2000:]}")
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)

@@ -11,7 +11,7 @@ from numba import njit
 from numpy.lib.stride_tricks import sliding_window_view
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _matmul_ijk(A, B, C):
     m, k = A.shape
     n = B.shape[1]
@@ -39,7 +39,7 @@ def matmul_naive(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return run_matmul_kernel(_matmul_ijk, A, B)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # nogil: threads of the trusted parallel twin run it side by side
 def _matmul_ikj(A, B, C):
     m, k = A.shape
     n = B.shape[1]

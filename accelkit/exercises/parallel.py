@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from accelkit.grading import analysis, plots, probe_channel, timing
-from accelkit.exercises.baselines import matmul_serial
+from accelkit.exercises.baselines import matmul_naive, matmul_serial
 from accelkit.grading.cases import Matrix, Tensor, describe, rowwise
 from accelkit.exercises.checks import NotMeasured, _deferred, _partner, _verify_array
 from accelkit.grading.isolate import StudentError
@@ -35,7 +35,8 @@ __all__ = ["available_cores", "required_speedup", "ParallelProbeError", "Square"
            "Staggered", "FailOn", "ConcurrencyProbe", "check_parallel_map",
            "check_parallel_map_errors", "check_worker_limit", "check_deterministic",
            "check_parallel_speedup", "check_pool_and_blas_limit", "check_dense", "verify_dense",
-           "check_amdahl", "amdahl_bound", "matmul_serial", "dense_relu_serial", "spin_threads",
+           "check_amdahl", "amdahl_bound", "matmul_serial", "dense_relu_serial", "rows_in_threads",
+           "spin_threads",
            "free_cores", "NotMeasured"]
 
 
@@ -380,6 +381,16 @@ FREE_SHARE = 0.85  # a machine whose canary gets less than this share of the cor
 LAYOUT_NOISE = 1.4
 
 
+def _trusted_parallel_speedup(target, baseline, inputs: list, cores: int, need: float):
+    """`rows_in_threads` of `baseline` on `cores` threads against one thread, in the trusted
+    worker, on the inputs of the check: the speedup this machine allows right now."""
+    twin = _partner(target, rows_in_threads)
+    kwargs = {"serial": baseline.__name__}
+    return timing.compare(twin.runner(inputs, {**kwargs, "workers": 1}),
+                          twin.runner(inputs, {**kwargs, "workers": cores}), [need],
+                          record=False)
+
+
 def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficiency: float,
                            cap: float, baseline, kwarg: str = "num_threads",
                            cores: int | None = None) -> None:
@@ -406,6 +417,7 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
     anchor = need / LAYOUT_NOISE
     print(f"Speed of {target.name} on {shape} with {cores} core(s) available:")
     one, parallel = {}, {}
+    outside = isinstance(target, RemoteFunction)
     for attempt in range(2):
         _wait_for_free_cores(target, cores, f"{target.name} speed")
         one.clear()
@@ -414,13 +426,23 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
                              target.runner(inputs, {}, verify, usage=parallel), [need])
         res = timing.compare(_partner(target, baseline).runner(inputs, {}),
                              target.runner(inputs, {}, verify), [anchor], guard=True)
-        after = free_cores(target, cores)
-        if after >= FREE_SHARE * cores:
-            break
+        if free_cores(target, cores) < FREE_SHARE * cores:
+            busy_reason = "the grading machine became busy during the measurement"
+            continue
+        if cores > 1 and outside and not (own.meets(need) and res.meets(anchor)):
+            # Before a kernel fails for speed, the grader shows that this machine lets a
+            # parallel kernel reach the goal right now: a trusted twin of the serial baseline,
+            # split over the same cores. The canary sees free CPU time, not a neighbour on the
+            # shared cache and memory bus, which can halve two threads' speed.
+            reach = _trusted_parallel_speedup(target, baseline, inputs, cores, need)
+            if not reach.meets(need):
+                busy_reason = (f"a trusted parallel kernel reached only {reach.speedup:.2f}x of "
+                               f"the {need:g}x asked for on this machine at that moment")
+                continue
+        break
     else:
-        raise NotMeasured(f"{target.name} speed: not measured – the grading machine became busy "
-                          "during the measurement, twice. Regrade this submission on a quiet "
-                          "machine; this is not a verdict on the code.")
+        raise NotMeasured(f"{target.name} speed: not measured – {busy_reason}, twice. Regrade "
+                          "this submission on a quiet machine; this is not a verdict on the code.")
     busy = parallel["cpu_s"] / parallel["wall_s"]
     floor = parallelism_floor(cores, cap) if cores > 1 else 0.0
     print(own.table(f"{target.name} ({kwarg}=1)", f"{target.name} (default)"))
@@ -436,7 +458,6 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
                        f"{target.name}: default vs {kwarg}=1\n{cores} core(s)")
     # CPU time is judged only where the grader reads it from outside (a worker): in the
     # student's own kernel, other threads of that process (BLAS helpers, Jupyter) count too.
-    outside = isinstance(target, RemoteFunction)
     if outside and one["cpu_s"] > 1.25 * one["wall_s"] + 0.02:
         raise AssertionError(
             f"{target.name}({kwarg}=1) kept {one['cpu_s'] / one['wall_s']:.2f} cores busy: asked "
@@ -594,18 +615,43 @@ def check_amdahl(fn, cases) -> None:
     print(f"✓ {target.name}: {len(cases)} cases match Amdahl's law")
 
 
-# -- trusted serial baselines ------------------------------------------------------
+# -- trusted serial baselines and their parallel twin --------------------------------
 _controller = None
 
 
-def dense_relu_serial(X: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """relu(X @ W + b) with numpy, BLAS limited to one thread."""
+def _blas_one_thread():
+    """A context in which BLAS runs on one thread (threadpoolctl, loaded on first use)."""
     global _controller
     if _controller is None:
         from threadpoolctl import ThreadpoolController
         _controller = ThreadpoolController()
-    with _controller.limit(limits=1, user_api="blas"):
-        out = np.matmul(X, W).astype(np.result_type(X, W, b), copy=False)
-        out += b
-        np.maximum(out, 0, out=out)
+    return _controller.limit(limits=1, user_api="blas")
+
+
+def _dense_relu(X, W, b):
+    out = np.matmul(X, W).astype(np.result_type(X, W, b), copy=False)
+    out += b
+    np.maximum(out, 0, out=out)
     return out
+
+
+def dense_relu_serial(X: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """relu(X @ W + b) with numpy, BLAS limited to one thread."""
+    with _blas_one_thread():
+        return _dense_relu(X, W, b)
+
+
+_ROWWISE = {"matmul_serial": matmul_serial, "matmul_naive": matmul_naive,
+            "dense_relu_serial": _dense_relu}
+
+
+def rows_in_threads(first, *rest, serial: str, workers: int) -> np.ndarray:
+    """The trusted parallel twin of a row-wise serial baseline (`_ROWWISE`): the rows of the
+    first argument split into `workers` chunks, each computed by the baseline on its own
+    thread (BLAS on one thread each). It shows what this machine lets a parallel kernel gain
+    right now (see `check_parallel_speedup`)."""
+    kernel = _ROWWISE[serial]
+    bounds = np.linspace(0, len(first), workers + 1).astype(int)
+    with _blas_one_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
+        parts = list(pool.map(lambda lo, hi: kernel(first[lo:hi], *rest), bounds[:-1], bounds[1:]))
+    return np.concatenate(parts)

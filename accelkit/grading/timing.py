@@ -179,12 +179,14 @@ def repeats_for(run: Runner, min_sample_s: float) -> int:
 
 def compare(baseline: Runner, candidate: Runner, thresholds=(), *, margin: int = MARGIN,
             min_rounds: int = MIN_ROUNDS, max_rounds: int = MAX_ROUNDS,
-            min_sample_s: float = 0.01, guard: bool = False) -> Comparison:
+            min_sample_s: float = 0.01, guard: bool = False, record: bool = True) -> Comparison:
     """Measure `candidate` against `baseline` in paired rounds, until the sign test (`decide`)
     has a verdict on every threshold or `max_rounds` rounds are taken.
 
     guard: this comparison only backs up another one (a floor that rules out a trick, not
-    the speed that is graded); calibration then checks its reference side only."""
+    the speed that is graded); calibration then checks its reference side only.
+    record: False for a trusted measurement of the machine itself, which the student's code
+    does not take part in (it is kept out of `recording`)."""
     thresholds = tuple(thresholds)
     min_rounds = min(min_rounds, max_rounds)
     reps_b = repeats_for(baseline, min_sample_s)
@@ -206,6 +208,6 @@ def compare(baseline: Runner, candidate: Runner, thresholds=(), *, margin: int =
         one_round()
     result = Comparison(statistics.median(base), statistics.median(cand), tuple(paired),
                         statistics.median(paired), thresholds, margin, max_rounds, guard)
-    for found in _recorders:
+    for found in _recorders if record else ():
         found.append(result.summary())
     return result
