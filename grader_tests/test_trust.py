@@ -287,3 +287,31 @@ def test_a_one_thread_comparison_runs_both_workers_on_one_cpu():
             session.namespace["widen"]()
             assert moved()
         assert {t: os.sched_getaffinity(t) for t in tids} == before
+
+
+def test_the_baseline_worker_is_ready_before_any_solution_cell_runs(monkeypatch):
+    """The trusted worker starts and imports every module of the engine before the student's
+    worker starts (so nothing a solution cell does, edits of the engine's files included,
+    changes what it runs), and it runs functions of those modules only."""
+    from accelkit.grading import isolate
+    events = []
+    start = isolate.Worker.start
+
+    def recorded(worker, *args, **kwargs):
+        events.append(f"{worker.label} starts")
+        loaded = start(worker, *args, **kwargs)
+        events.append(f"{worker.label} ready")
+        return loaded
+
+    monkeypatch.setattr(isolate.Worker, "start", recorded)
+    with GradingSession([("cell", "def f():\n    return 1\n")]) as session:
+        assert float(session.run_cell("f()")[-1]["data"]["text/plain"]) == 1
+        assert events == ["baseline starts", "baseline ready", "student starts", "student ready"]
+        names = set(session.trusted.loaded["names"])
+        assert {"accelkit.exercises.baselines:matmul_serial",
+                "accelkit.exercises.parallel:rows_in_threads",
+                "accelkit.student.tools:fast_exp"} <= names
+        assert session.baseline(baselines.matmul_expected)(np.eye(2), np.eye(2)).tolist() == \
+            [[1.0, 0.0], [0.0, 1.0]]
+        with pytest.raises(Exception, match="not a module of the engine loaded at start"):
+            targets.RemoteFunction(session.trusted, "os:getcwd", timeout=10)()

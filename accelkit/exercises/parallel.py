@@ -439,6 +439,9 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
                 busy_reason = (f"a trusted parallel kernel reached only {reach.speedup:.2f}x of "
                                f"the {need:g}x asked for on this machine at that moment")
                 continue
+            if attempt == 0:  # a kernel fails for speed only when it misses twice in a row
+                print(f"  {target.name} missed the goal once; measured again")
+                continue
         break
     else:
         raise NotMeasured(f"{target.name} speed: not measured – {busy_reason}, twice. Regrade "

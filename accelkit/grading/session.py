@@ -27,6 +27,7 @@ from accelkit.grading.targets import RemoteFunction
 from accelkit.grading.worker import PREAMBLE
 
 MAX_PRINTED_CHARS = 20_000
+TRUSTED_PACKAGES = ("accelkit.exercises", "accelkit.student")  # what the baseline worker runs
 _BUILTIN_NAMES = frozenset(vars(builtins))
 
 
@@ -61,7 +62,7 @@ class GradingSession:
                         if (found := analysis.import_bypasses(source))}
         self.student = Worker(("load_source", [_guarded(b, self.flagged) for b in blocks],
                                self.setup), memory_mb, label="student", policy=policy)
-        self.trusted = Worker(("load_module", "accelkit.exercises.baselines"), memory_mb, label="baseline")
+        self.trusted = Worker(("load_module", *TRUSTED_PACKAGES), memory_mb, label="baseline")
         self._baselines: dict = {}
         self.sources = {**analysis.functions_in_blocks(blocks),
                         analysis.MODULE_LEVEL: analysis.module_level_code(blocks)}
@@ -95,6 +96,9 @@ class GradingSession:
             exec(self.setup, trusted)
         namespace = {}
         sources = self.sources
+        # The baseline worker is started, has imported every trusted module and is ready
+        # before the first solution cell runs: nothing a student does can change what it runs.
+        self.trusted.start(self.timeout)
         try:
             loaded = self.student.start(self.timeout)
         except (IsolationError, StudentError) as err:

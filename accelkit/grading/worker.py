@@ -201,18 +201,32 @@ class Server:
         return sorted(n for n, v in namespace.items()
                       if callable(v) and n not in self.setup_values and not n.startswith("__"))
 
-    def load_module(self, module: str) -> dict:
-        """A trusted worker: functions are then named "module:function" (or plain, in `module`)."""
-        self.namespace = vars(importlib.import_module(module))
-        self.trusted = True
-        return {"names": sorted(n for n, v in self.namespace.items() if callable(v)), "errors": []}
+    def load_module(self, *packages: str) -> dict:
+        """A trusted worker: every module of `packages` is imported now, from the engine's
+        files as they are before any student code of the notebook runs, and the BLAS
+        controller is read once (its first use costs a scan of the loaded libraries).
+        Functions are then named "module:function"; a module not loaded here is refused."""
+        import pkgutil
+        for package in packages:
+            top = importlib.import_module(package)
+            for info in pkgutil.walk_packages(top.__path__, package + "."):
+                importlib.import_module(info.name)
+        self.trusted_modules = {name: module for name, module in sys.modules.items()
+                                if name.partition(".")[0] == "accelkit"}
+        from accelkit.exercises import parallel
+        parallel._blas_one_thread().__exit__(None, None, None)
+        names = sorted(f"{m}:{n}" for m, module in self.trusted_modules.items()
+                       for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
+        return {"names": names, "errors": []}
 
     def function(self, name: str):
         if name.startswith(NO_SIMD):
             return self.twin[name[len(NO_SIMD):]]
-        if ":" in name and getattr(self, "trusted", False):
+        if ":" in name and hasattr(self, "trusted_modules"):
             module, _, attr = name.partition(":")
-            return getattr(importlib.import_module(module), attr)
+            if module not in self.trusted_modules:
+                raise LookupError(f"{module} is not a module of the engine loaded at start")
+            return getattr(self.trusted_modules[module], attr)
         if name in self.setup_values:
             return self.setup_values[name]
         return self.namespace[name]
