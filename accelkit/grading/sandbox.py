@@ -163,7 +163,7 @@ def describe(policy: dict) -> str:
     who = (f"as uid {policy['uid']}" if policy.get("uid") is not None
            else "as this user, in a user namespace")
     return (f"sandbox: student code runs {who}, in its own mount, PID, network and IPC "
-            f"namespaces; hidden: {', '.join(p for p, _ in policy['hide'])}")
+            f"namespaces; hidden: {', '.join(p for p, *_ in policy['hide'])}")
 
 
 def with_writable(policy: dict, path: str) -> dict:
@@ -174,7 +174,8 @@ def with_writable(policy: dict, path: str) -> dict:
 
 
 def _hidden_and_kept(course_root: str | None) -> tuple:
-    """([folder, tmpfs options] to cover with an empty tmpfs, paths inside them to put back).
+    """([folder, tmpfs options, writable] to cover with an empty tmpfs, paths inside them to
+    put back). Writable: the private /tmp and /dev/shm; every other one is made read-only.
 
     Hidden: /tmp and /dev/shm (private, size-limited ones instead), the course directory, and
     any folder the unprivileged uid could not enter on the way to Python itself (e.g. /root
@@ -184,7 +185,8 @@ def _hidden_and_kept(course_root: str | None) -> tuple:
     needed = {os.path.realpath(p) for p in
               (sys.prefix, sys.base_prefix, str(Path(__file__).resolve().parents[1]))}
     empty = "mode=0755,size=1m"  # read-only once what is kept inside is put back
-    hide = {"/tmp": f"mode=1777,size={TMP_MB}m", "/dev/shm": f"mode=1777,size={SHM_MB}m"}
+    scratch = {"/tmp": f"mode=1777,size={TMP_MB}m", "/dev/shm": f"mode=1777,size={SHM_MB}m"}
+    hide = dict(scratch)
     if course_root:
         hide[os.path.realpath(course_root)] = empty
     for path in needed:
@@ -192,7 +194,8 @@ def _hidden_and_kept(course_root: str | None) -> tuple:
             if folder != Path("/") and not os.stat(folder).st_mode & 0o001:
                 hide.setdefault(str(folder), empty)
     keep = sorted(p for p in needed if any(_inside(p, h) for h in hide))
-    return sorted(([p, o] for p, o in hide.items()), key=lambda h: h[0].count("/")), keep
+    return sorted(([p, o, p in scratch] for p, o in hide.items()),
+                  key=lambda h: h[0].count("/")), keep
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -286,7 +289,7 @@ def apply(policy: dict, workdir: str) -> None:
         keep = [*policy["keep"], [workdir, "copy"]]
         # what must stay visible, held open: the tmpfs below covers the paths, not these
         held = [os.open(path, os.O_PATH | os.O_DIRECTORY) for path, _ in keep]
-        for path, options in policy["hide"]:  # emptied: the course directory, /tmp, ...
+        for path, options, _ in policy["hide"]:  # emptied: the course directory, /tmp, ...
             os.makedirs(path, exist_ok=True)
             _mount(libc, "tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV, options)
         for fd, (path, how) in zip(held, keep):  # put back: read-only, writable or a copy
@@ -304,8 +307,8 @@ def apply(policy: dict, workdir: str) -> None:
                 if not how:
                     _read_only(libc, path)
             os.close(fd)
-        for path, options in policy["hide"]:  # nothing can be left in a hidden folder
-            if "mode=1777" not in options:
+        for path, options, writable in policy["hide"]:  # nothing can be left in a hidden folder
+            if not writable:
                 _mount(libc, "tmpfs", path, "tmpfs",
                        _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV, options)
         os.chdir(workdir)  # into the copy
