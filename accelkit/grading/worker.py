@@ -203,9 +203,7 @@ class Server:
 
     def load_module(self, *packages: str) -> dict:
         """A trusted worker: every module of `packages` is imported now, from the engine's
-        files as they are before any student code of the notebook runs, and the BLAS
-        controller is read once (its first use costs a scan of the loaded libraries).
-        Functions are then named "module:function"; a module not loaded here is refused."""
+        files as they are before any student code of the notebook runs. Functions are then named "module:function"; a module not loaded here is refused."""
         import pkgutil
         for package in packages:
             top = importlib.import_module(package)
@@ -213,8 +211,6 @@ class Server:
                 importlib.import_module(info.name)
         self.trusted_modules = {name: module for name, module in sys.modules.items()
                                 if name.partition(".")[0] == "accelkit"}
-        from accelkit.exercises import parallel
-        parallel._blas_one_thread().__exit__(None, None, None)
         names = sorted(f"{m}:{n}" for m, module in self.trusted_modules.items()
                        for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
         return {"names": names, "errors": []}
