@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import textwrap
 
 import numpy as np
@@ -318,6 +319,23 @@ def test_sandbox_contains_a_fork_bomb_and_cleans_up(tmp_path):
         return False
 
     assert [p for p in psutil.process_iter(["uids", "status"]) if left_behind(p)] == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="user namespaces are Linux's")
+def test_a_machine_where_a_new_proc_cannot_be_mounted_is_refused_without_root(monkeypatch):
+    """Without its own /proc, code in a user namespace (the grader's uid) could read the
+    grader's /proc/<pid>/cwd and reach the course directory: the probe that decides whether
+    user namespaces can confine also mounts /proc, and says so when that fails."""
+    from accelkit.grading import sandbox
+
+    def masked(libc):
+        raise OSError(1, "mount /proc: Operation not permitted")
+
+    monkeypatch.setattr(sandbox, "_userns", None)
+    monkeypatch.setattr(sandbox, "_mount_proc", masked)
+    assert sandbox._userns_problem() == "user namespaces: [Errno 1] mount /proc: Operation not permitted"
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert not sandbox.available()
 
 
 def test_without_root_grading_is_refused_unless_the_course_switches_the_sandbox_off(monkeypatch):

@@ -97,8 +97,16 @@ def _userns_problem() -> str:
             os.close(read)
             try:
                 _enter(_libc(), userns=True, network=True)
-                _mount(_libc(), "tmpfs", "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m")
-                os.write(write, b"")
+                if os.fork() == 0:  # the new PID namespace's first process, as in `apply`
+                    try:
+                        _mount(_libc(), None, "/", None, _MS_REC | _MS_PRIVATE)
+                        _mount(_libc(), "tmpfs", "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m")
+                        _mount_proc(_libc())
+                    except OSError as err:
+                        os.write(write, str(err).encode()[:500])
+                    finally:
+                        os._exit(0)
+                os.wait()
             except OSError as err:
                 os.write(write, str(err).encode()[:500])
             finally:
@@ -261,6 +269,11 @@ def _wait_for(child: int) -> None:
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 
 
+def _mount_proc(libc) -> None:
+    """A /proc of this PID namespace only (called by its first process)."""
+    _mount(libc, "proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+
+
 def _read_only(libc, path: str) -> None:
     """Remount the bind mount at `path` read-only, keeping the flags it has (nosuid, nodev,
     ...: a user namespace may add restrictions, never drop them)."""
@@ -312,11 +325,15 @@ def apply(policy: dict, workdir: str) -> None:
                 _mount(libc, "tmpfs", path, "tmpfs",
                        _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV, options)
         os.chdir(workdir)  # into the copy
-        try:  # this namespace's processes only (fails where /proc is partly masked: then
-            # other processes are still listed, but none can be signalled from here)
-            _mount(libc, "proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+        try:  # this namespace's processes only
+            _mount_proc(libc)
         except OSError:
-            pass
+            # Where /proc is partly masked (some containers) the old one stays. As another uid
+            # (root's sandbox) the grader's processes are listed but cannot be read or
+            # signalled. As the same uid they could: /proc/<grader>/cwd leads back into the
+            # course directory. `_userns_problem` refuses such a machine before this point.
+            if policy.get("userns"):
+                raise
     for name, value in policy["limits"].items():
         resource.setrlimit(getattr(resource, name), (value, value))
     if policy.get("uid") is not None:
