@@ -75,6 +75,32 @@ def conv2d_output_shape(x_shape, w_shape, stride: int, padding: int) -> tuple:
     return (n, f, (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1)
 
 
+@njit(cache=True, nogil=True)
+def _conv2d_loops(xp, w, out, stride):
+    n_img, chans, kh, kw = xp.shape[0], w.shape[1], w.shape[2], w.shape[3]
+    for n in range(n_img):
+        for f in range(w.shape[0]):
+            for y in range(out.shape[2]):
+                for x in range(out.shape[3]):
+                    acc = out.dtype.type(0)
+                    for c in range(chans):
+                        for i in range(kh):
+                            for j in range(kw):  # KW steps: too short to vectorize
+                                acc += w[f, c, i, j] * xp[n, c, y * stride + i, x * stride + j]
+                    out[n, f, y, x] = acc
+
+
+def conv2d_direct(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """The textbook convolution in numba, one output at a time (seven nested loops, one
+    thread): the speed that im2col + a blocked matmul is measured against (notebook 02)."""
+    dtype = np.result_type(x, w)
+    x = np.asarray(x, dtype)
+    xp = np.ascontiguousarray(np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding))))
+    out = np.empty(conv2d_output_shape(x.shape, w.shape, stride, padding), dtype)
+    _conv2d_loops(xp, np.ascontiguousarray(w, dtype), out, stride)
+    return out
+
+
 def conv2d_expected(x: np.ndarray, w: np.ndarray, stride: int = 1, padding: int = 0) -> np.ndarray:
     """Direct 2-D cross-correlation (as in deep-learning frameworks), in float64."""
     x = np.pad(np.asarray(x, np.float64), ((0, 0), (0, 0), (padding, padding), (padding, padding)))
