@@ -5,6 +5,7 @@ import contextlib
 import os
 import sys
 import textwrap
+import threading
 
 import numpy as np
 import pytest
@@ -403,3 +404,36 @@ def test_a_kernel_that_dies_while_starting_is_started_once_more(monkeypatch):
     monkeypatch.setattr(Execute, "preprocess", dies(5))
     out, _ = ResilientExecute()._run_kernel(nb, {}, None)
     assert len(calls) == 2 and "The kernel failed" in out.cells[0].outputs[0]["text"]
+
+
+def test_the_kernels_socket_folder_is_watched_and_a_growing_one_stops_the_kernel(tmp_path):
+    """The one folder a sandboxed kernel writes outside its tmpfs (connection file, sockets):
+    a few files leave it running; many files, or a few big ones, stop it within a look or two."""
+    from accelkit.grading.preprocessors import FolderWatch
+
+    def watched(write) -> tuple:
+        folder = tmp_path / f"kernel-{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        stopped = threading.Event()
+        with FolderWatch(str(folder), stopped.set) as watch:
+            write(folder)
+            stopped.wait(20 * FolderWatch.INTERVAL_S)
+        return stopped.is_set(), watch.tripped
+
+    def sockets(folder):
+        for name in ("kernel.json", "kernel-1", "kernel-2", "kernel-3", "kernel-4", "kernel-5"):
+            (folder / name).write_text("{}")
+
+    def many_files(folder):
+        for i in range(FolderWatch.MAX_ENTRIES * 2):
+            (folder / f"filler-{i}").write_bytes(b"x")
+
+    def big_files(folder):
+        (folder / "sub").mkdir()
+        for i in range(3):
+            (folder / "sub" / f"filler-{i}").write_bytes(bytes(2 << 20))
+
+    assert watched(sockets) == (False, "")
+    for write in (many_files, big_files):
+        stopped, why = watched(write)
+        assert stopped and "into the folder of its sockets" in why, write.__name__

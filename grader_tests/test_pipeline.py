@@ -244,7 +244,7 @@ def test_where_no_sandbox_can_confine_nothing_is_graded(tmp_path):
 
 ATTACKS = ("04_alignment/gradebook_inject", "04_alignment/engine_edit",
            "04_alignment/lingering_daemon", "04_alignment/tmp_leaver", "04_alignment/tmp_reader",
-           "04_alignment/disk_filler")
+           "04_alignment/disk_filler", "04_alignment/socket_folder_filler")
 
 
 @pytest.mark.skipif(SELECTED and "04_alignment" not in SELECTED, reason="04 not selected")
@@ -277,3 +277,9 @@ def test_attacks_from_inside_the_sandbox_leave_no_trace(graded_course):
                + [str(p) for p in root.rglob("accelkit-notes*")] + glob.glob("/tmp/filler-*")
                + glob.glob("/dev/shm/filler-*") + [str(p) for p in root.rglob("filler-*")])
     assert written == []
+    # the folder of the kernel's sockets, on the grader's disk: watched, the kernel stopped
+    filler = nbformat.read(root / "autograded" / "socket_folder_filler" / course.ASSIGNMENT
+                           / "04_alignment.ipynb", 4)
+    notes = [o.get("text", "") for c in filler.cells if c.cell_type == "code" for o in c.outputs]
+    assert any("The kernel was stopped: it wrote more than 4 MiB or 64 files" in n for n in notes)
+    assert glob.glob("/tmp/accelkit-kernel-*") == []

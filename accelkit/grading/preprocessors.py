@@ -12,8 +12,10 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 
 from jupyter_client.manager import AsyncKernelManager
@@ -44,6 +46,56 @@ def solution_blocks(nb) -> list:
 
 def _note(text: str):
     return v4.new_output("stream", name="stdout", text=text + "\n")
+
+
+class FolderWatch:
+    """Stops a sandboxed kernel whose private folder grows (`with FolderWatch(path, stop)`).
+
+    That folder, on the grader's own disk, is the one place the kernel can write outside its
+    size-limited tmpfs: its connection file and unix sockets live there (a few KiB). The
+    sandbox bounds each file (RLIMIT_FSIZE), not their number, so it is looked at every
+    INTERVAL_S and the kernel is stopped past MAX_BYTES or MAX_ENTRIES; what it wrote by then
+    goes with the folder when the run ends."""
+
+    MAX_BYTES, MAX_ENTRIES, INTERVAL_S = 4 << 20, 64, 0.05
+
+    def __init__(self, folder: str, stop):
+        self.folder, self.stop, self.tripped = folder, stop, ""
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="accelkit-folder-watch",
+                                        daemon=True)
+
+    def usage(self) -> tuple:
+        """(bytes on disk, entries) under the folder, counted up to just past the limits."""
+        used, entries, pending = 0, 0, [self.folder]
+        while pending and entries <= self.MAX_ENTRIES and used <= self.MAX_BYTES:
+            with contextlib.suppress(OSError), os.scandir(pending.pop()) as listing:
+                for entry in listing:
+                    entries += 1
+                    with contextlib.suppress(OSError):
+                        info = entry.stat(follow_symlinks=False)
+                        used += info.st_blocks * 512
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append(entry.path)
+        return used, entries
+
+    def _run(self) -> None:
+        while not self._done.wait(self.INTERVAL_S):
+            used, entries = self.usage()
+            if used > self.MAX_BYTES or entries > self.MAX_ENTRIES:
+                self.tripped = (f"it wrote more than {self.MAX_BYTES >> 20} MiB or "
+                                f"{self.MAX_ENTRIES} files into the folder of its sockets "
+                                f"({used >> 20} MiB, {entries} entries seen)")
+                self.stop()
+                return
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -93,12 +145,29 @@ class ResilientExecute(Execute):
         self.kernel_manager_class = SandboxedKernelManager
         os.environ[kernel_sandbox.ENV] = json.dumps(settings)
         self._private, self._uid = private, policy.get("uid")
+        watch = FolderWatch(private, self._kill_kernel)
         try:
-            return self._run_kernel(nb, resources, km)
+            with watch:
+                nb, resources = self._run_kernel(nb, resources, km)
+            if watch.tripped:
+                self.log.warning("The kernel was stopped: %s", watch.tripped)
+                code = [c for c in nb.cells if c.cell_type == "code"]
+                if code:
+                    code[0].outputs.append(_note(f"The kernel was stopped: {watch.tripped}; the "
+                                                 "cells after that were not run, but every test "
+                                                 "was graded."))
+            return nb, resources
         finally:
             os.environ.pop(kernel_sandbox.ENV, None)
             sandbox.kill_all(policy.get("uid"))
             shutil.rmtree(private, ignore_errors=True)
+
+    def _kill_kernel(self) -> None:
+        """End the kernel now (its sandbox's PID namespace ends with the process started)."""
+        pid = getattr(getattr(getattr(self, "km", None), "provisioner", None), "pid", None)
+        if pid:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
     START_ATTEMPTS = 2  # a kernel that dies before its first reply ran no student code yet
     _private = None     # the sandboxed kernel's private folder, while it runs

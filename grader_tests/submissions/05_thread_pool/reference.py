@@ -10,4 +10,5 @@ EXPECTED = {
     "test_batch_forward_correctness": 2, "test_batch_forward_errors": 1,
     "test_batch_forward_speed": 2,
     "test_amdahl_speedup_correctness": 1, "test_amdahl_speedup_errors": 1,
+    "test_fit_latency": 2, "test_smallest_batch": 2,
 }

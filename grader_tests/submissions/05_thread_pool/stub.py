@@ -10,4 +10,5 @@ EXPECTED = {
     "test_batch_forward_correctness": 0, "test_batch_forward_errors": 0,
     "test_batch_forward_speed": 0,
     "test_amdahl_speedup_correctness": 0, "test_amdahl_speedup_errors": 0,
+    "test_fit_latency": 0, "test_smallest_batch": 0,
 }
