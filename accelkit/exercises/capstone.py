@@ -24,7 +24,8 @@ from accelkit.exercises.fusion import _gelu64, _layernorm64, bias_gelu_unfused, 
 from accelkit.grading.targets import as_target
 
 __all__ = ["BlockParams", "Matrix", "block_reference", "block_expected", "verify_block",
-           "check_block", "check_block_speed", "profile_calls"]
+           "check_block", "check_block_speed", "check_causal_softmax", "causal_softmax_expected",
+           "profile_calls"]
 
 WEIGHTS = ("ln1_gamma", "ln1_beta", "W_qkv", "b_qkv", "W_proj", "b_proj",
            "ln2_gamma", "ln2_beta", "W_up", "b_up", "W_down", "b_down")
@@ -168,6 +169,44 @@ def check_block_speed(fn, T: int, d_model: int, n_heads: int, d_hidden: int, tie
     inputs = [Matrix(T, d_model, dtype, seed=seed),
               BlockParams(d_model, n_heads, d_hidden, dtype, seed=seed + 1)]
     return check_speedup(fn, block_reference, inputs, verify_block, tiers)
+
+
+def causal_softmax_expected(s: np.ndarray, scale: float) -> np.ndarray:
+    """Row-wise softmax of scale * s over columns 0..i of row i, zeros after, in float64."""
+    z = scale * np.asarray(s, np.float64)
+    z[np.triu_indices(z.shape[0], 1)] = -np.inf
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def check_causal_softmax(fn, sizes=(1, 4, 37, 128), dtypes=("float32", "float64"),
+                         scale: float = 0.25, seed: int = 0) -> None:
+    """A student's look at `fn(s, scale)` (in place, returns s) before the block needs it:
+    run here, in the notebook; the graded tests check the whole block."""
+    rng = np.random.default_rng(seed)
+    for T in sizes:
+        for dtype in dtypes:
+            s = (4 * rng.standard_normal((T, T))).astype(dtype)
+            want = causal_softmax_expected(s, scale)
+            work = s.copy()
+            got = fn(work, scale)
+            what = f"{fn.__name__}(s of shape ({T}, {T}), {dtype}, scale={scale})"
+            if got is not work:
+                raise AssertionError(f"{what} returned {type(got).__name__}, expected s itself: "
+                                     "write the softmax into s and return s")
+            tol = 50 * np.finfo(dtype).eps
+            bad = ~np.isclose(work, want, rtol=tol, atol=tol)
+            future = np.triu(bad, 1)  # a wrong mask shows first: report it first
+            if bad.any():
+                i, j = map(int, np.argwhere(future if future.any() else bad)[0])
+                hint = ("row i keeps columns 0..i only; columns after i must be 0 (the causal "
+                        "mask), and the softmax runs over the visible columns" if j > i else
+                        "each row's visible part must sum to 1: subtract the row's maximum of "
+                        "s[i, :i+1], exp of scale * (s - M), divide by the sum")
+                raise AssertionError(f"{what}: s[{i}, {j}] expected {want[i, j]:.6g}, got "
+                                     f"{work[i, j]:.6g}\n  hint: {hint}")
+    print(f"✓ {fn.__name__}: rows of {', '.join(map(str, sizes))} tokens match "
+          f"({', '.join(dtypes)})")
 
 
 # -- profiling (for the notebook) --------------------------------------------------------
