@@ -15,7 +15,7 @@ from conftest import SELECTED, nbgrader, scores_of
 
 NOTEBOOK = "02_blocked_matmul"
 SPEED_CELLS = {"test_matmul_reordered_speed", "test_matmul_blocked_speed",
-               "test_matmul_blocked_tiling"}
+               "test_matmul_blocked_tiling", "test_conv2d_im2col_speed"}
 
 KERNEL = '''
 def broadcast(A, B):

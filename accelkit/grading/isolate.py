@@ -366,7 +366,7 @@ class Worker:
         return value
 
     def _what(self, msg: tuple) -> str:
-        if msg[0] in ("call", "call_args", "run_sets", "run_kept"):
+        if msg[0] in ("call", "call_args", "run_sets", "run_kept", "drain"):
             return f"{msg[1]}()"
         return f"loading the {self.label} code"
 

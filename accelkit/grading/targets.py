@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 from accelkit.grading import analysis
 from accelkit.grading.cases import Picked, build_all, describe, reseeded, shrunk
 from accelkit.grading.isolate import DEFAULT_TIMEOUT_S, IsolationError, Worker, _proc_status
-from accelkit.grading.worker import run_calls
+from accelkit.grading.worker import drain_items, run_calls
 
 _keys = itertools.count()
 _draw = random.SystemRandom()  # seeds and samples of the grader: nothing the kernel can predict
@@ -150,6 +150,27 @@ class LocalTarget:
             return elapsed
         return run
 
+    def drain(self, specs: list, kwargs: dict, step, stop_after: int | None = None) -> list:
+        """A training loop over what the function returns (`worker.drain_items`)."""
+        return drain_items(self.fn(*build_all(specs), **kwargs), step, stop_after)
+
+    def drain_runner(self, specs: list, kwargs: dict, step, verify=None):
+        """`run(repeat)`: seconds for `repeat` training loops, each on new inputs built
+        before the clock starts; `verify(results, specs)` checks every loop's results."""
+        def run(repeat: int) -> float:
+            elapsed = 0.0
+            for _ in range(repeat):
+                used = fresh_specs(specs)
+                args = build_all(used)
+                start = time.perf_counter()
+                results = drain_items(self.fn(*args, **kwargs), step)
+                elapsed += time.perf_counter() - start
+                del args
+                if verify:
+                    verify(self.name, results, used)
+            return elapsed
+        return run
+
     def sources(self) -> dict:
         return analysis.functions_of_live(self.fn)
 
@@ -277,6 +298,50 @@ class RemoteFunction:
                     self._request("drop", sample)
             if verify:
                 verify_timed(self.name, verify, kept, specs_of)
+            return elapsed
+        return run
+
+    def drain(self, specs: list, kwargs: dict, step, stop_after: int | None = None) -> list:
+        """A training loop over what the function returns, run in the worker
+        (`worker.drain_items`): the step's results, in the order the items came."""
+        key = self.prepare(specs, kwargs)
+        try:
+            self._request("drain", self.name, key, step, stop_after)
+            return self._request("take_kept", key)
+        finally:
+            if self.worker.alive():
+                self._request("drop", key)
+
+    def drain_peak(self, specs: list, kwargs: dict, step) -> tuple:
+        """(results, peak extra resident bytes) of one training loop, the peak read by this
+        process from /proc from the moment the inputs are ready."""
+        key = self.prepare(specs, kwargs)
+        try:
+            base = self.worker.reset_peak_rss()
+            self._request("drain", self.name, key, step, None)
+            peak = self.worker.peak_rss() - base
+            return self._request("take_kept", key), max(0, peak)
+        finally:
+            if self.worker.alive():
+                self._request("drop", key)
+
+    def drain_runner(self, specs: list, kwargs: dict, step, verify=None):
+        """`run(repeat)`: seconds for `repeat` training loops, timed from this side around
+        each whole request; every loop gets new inputs, prepared in the worker before the
+        clock starts, and with `verify(name, results, specs)` every loop's results are checked."""
+        def run(repeat: int) -> float:
+            elapsed = 0.0
+            for _ in range(repeat):
+                used = fresh_specs(specs)
+                key = self.prepare(used, kwargs)
+                try:
+                    elapsed += self._request("drain", self.name, key, step, None, timed=True)
+                    results = self._request("take_kept", key) if verify else None
+                finally:
+                    if self.worker.alive():
+                        self._request("drop", key)
+                if verify:
+                    verify(self.name, results, used)
             return elapsed
         return run
 

@@ -263,6 +263,13 @@ class Server:
         _, args, kwargs = self.inputs[key]
         self.kept[key] = run_calls(self.function(name), [args] * repeat, kwargs, keep, name)
 
+    def drain(self, name: str, key: str, step, stop_after: int | None = None) -> None:
+        """A training loop over what `name` returns for prepared inputs (`drain_items`); the
+        step's results are kept under `key` (`take_kept`), so the request can be timed."""
+        _, args, kwargs = self.inputs[key]
+        with _compiled_as(name):
+            self.kept[key] = drain_items(self.function(name)(*args, **kwargs), step, stop_after)
+
     def take_kept(self, key: str) -> list:
         return self.kept.pop(key, [])
 
@@ -287,13 +294,31 @@ def run_calls(fn, calls: list, kwargs: dict, keep, name: str = "") -> list:
     return kept
 
 
+def drain_items(items, step, stop_after: int | None = None) -> list:
+    """Consume an iterable as a training loop does: `step(item)` on each item in the order
+    they come; after `stop_after` items the loop stops early. The iterator is closed either
+    way (a generator's cleanup runs now). Shared by the worker and local targets."""
+    items = iter(items)
+    results = []
+    try:
+        for item in items:
+            results.append(step(item))
+            if stop_after is not None and len(results) >= stop_after:
+                break
+    finally:
+        close = getattr(items, "close", None)
+        if callable(close):
+            close()
+    return results
+
+
 def serve(conn: Connection) -> None:
     main_pid = os.getpid()
     server = Server()
     handlers = {name: getattr(server, name) for name in
                 ("load_source", "exec_block", "load_scalar_twin", "defined_names", "load_module",
                  "prepare", "call", "call_args", "prepare_sets", "run_sets",
-                 "run_kept", "take_kept", "drop")}
+                 "run_kept", "drain", "take_kept", "drop")}
     recv, send = conn.recv_bytes, conn.send_bytes
     while True:
         try:

@@ -35,4 +35,6 @@ EXPECTED = {
     "test_batch_forward_speed": 2,
     "test_amdahl_speedup_correctness": 1, "test_amdahl_speedup_errors": 1,
     "test_fit_latency": 0, "test_smallest_batch": 0,
+    "test_prefetch_order": 2, "test_prefetch_errors": 1, "test_prefetch_shutdown": 1,
+    "test_prefetch_memory": 1, "test_prefetch_speed": 1,
 }

@@ -58,4 +58,6 @@ EXPECTED = {
     "test_batch_forward_speed": 2,
     "test_amdahl_speedup_correctness": 1, "test_amdahl_speedup_errors": 1,
     "test_fit_latency": 2, "test_smallest_batch": 2,
+    "test_prefetch_order": 2, "test_prefetch_errors": 1, "test_prefetch_shutdown": 1,
+    "test_prefetch_memory": 1, "test_prefetch_speed": 1,
 }

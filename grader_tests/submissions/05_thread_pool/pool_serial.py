@@ -1,6 +1,7 @@
 """A serial pool in disguise: every function uses a ThreadPoolExecutor, but waits for each task
-(submit(...).result()) before submitting the next. Correct, deterministic, and no faster than
-one thread: no points for concurrency or speed (on one core, "no slowdown" still holds)."""
+(submit(...).result()) before submitting the next – prefetch too, so nothing loads ahead.
+Correct, deterministic, and no faster than one thread: no points for concurrency or speed (on
+one core, "no slowdown" still holds)."""
 import os
 
 CORES = len(os.sched_getaffinity(0))
@@ -68,6 +69,19 @@ def batch_forward(X, W, b, num_workers=None):
                 pool.submit(chunk, lo, hi).result()
     return out
 ''',
+    "prefetch": '''
+def prefetch(load, keys, num_workers=2, depth=4):
+    for value in (num_workers, depth):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"expected a positive integer, got {value!r}")
+    return _one_at_a_time(load, keys, num_workers)
+
+
+def _one_at_a_time(load, keys, num_workers):
+    with ThreadPoolExecutor(max_workers=num_workers) as pool:
+        for key in keys:
+            yield pool.submit(load, key).result()
+''',
 }
 
 SPEED = 1 if CORES == 1 else 0
@@ -83,4 +97,6 @@ EXPECTED = {
     "test_batch_forward_speed": 2 * SPEED,
     "test_amdahl_speedup_correctness": 1, "test_amdahl_speedup_errors": 1,
     "test_fit_latency": 2, "test_smallest_batch": 2,
+    "test_prefetch_order": 2, "test_prefetch_errors": 1, "test_prefetch_shutdown": 1,
+    "test_prefetch_memory": 1, "test_prefetch_speed": SPEED,
 }

@@ -11,4 +11,6 @@ EXPECTED = {
     "test_batch_forward_speed": 0,
     "test_amdahl_speedup_correctness": 0, "test_amdahl_speedup_errors": 0,
     "test_fit_latency": 0, "test_smallest_batch": 0,
+    "test_prefetch_order": 0, "test_prefetch_errors": 0, "test_prefetch_shutdown": 0,
+    "test_prefetch_memory": 0, "test_prefetch_speed": 0,
 }
