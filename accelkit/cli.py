@@ -74,19 +74,24 @@ def cmd_scores(args) -> int:
         students = sorted(s.student.id for s in
                           gradebook.find_assignment(course.ASSIGNMENT).submissions)
     console = Console(width=max(Console().width, 120))
+    core = course.core_path(args.root)
     for notebook, (functions, rows) in score_tables(args.root, students).items():
+        on_path = [f for f in functions if f in core.get(notebook, {}).get("functions", [])]
         table = Table(title=f"{notebook}: autograded points by function")
         table.add_column("student")
         for name in functions:
             table.add_column(name, justify="right")
+        table.add_column("core", justify="right")
         table.add_column("total", justify="right", style="bold")
         table.add_column("review")
         for student, scores in rows:
             cells = [f"{scores[f][0]:g}/{scores[f][1]:g}" if f in scores else "-" for f in functions]
             total = sum(s for s, _ in scores.values()), sum(m for _, m in scores.values())
+            kept = [scores[f] for f in on_path if f in scores]
+            core_total = f"{sum(s for s, _ in kept):g}/{sum(m for _, m in kept):g}"
             flagged = flagged_cells(args.root, student, notebook)
             review = "flagged: " + ", ".join(flagged) if flagged else ""
-            table.add_row(student, *cells, f"{total[0]:g}/{total[1]:g}", review)
+            table.add_row(student, *cells, core_total, f"{total[0]:g}/{total[1]:g}", review)
         console.print(table)
     return 0
 

@@ -34,6 +34,7 @@ class Example:
     calibration: str | None = None  # "naive": the slow side of the speed thresholds (calibrate)
     kernel_run: bool = False    # its tests read what happened in the student's kernel
     append: dict | None = None  # grade_id -> code added at the end of that solution cell
+    core_only: bool = False     # only the core path's solution cells are filled in
 
     @property
     def role(self) -> str | None:
@@ -65,7 +66,7 @@ def load_examples(folder: Path) -> list:
                     getattr(module, "RAW", None), getattr(module, "NEEDS_SANDBOX", False),
                     getattr(module, "CALIBRATION", None),
                     getattr(module, "KERNEL_RUN", False) or student == "stub",
-                    getattr(module, "APPEND", None))
+                    getattr(module, "APPEND", None), getattr(module, "CORE_ONLY", False))
             for (notebook, student), module in modules.items()]
 
 
@@ -81,6 +82,8 @@ def build_submission(root: Path, example: Example):
         return example.edit(release) if example.edit else release
     source = nbformat.read(root / "source" / ASSIGNMENT / f"{example.notebook}.ipynb", 4)
     answers = {**solution_sources(source), **example.cells}
+    if example.core_only:  # the optional depth keeps the released stubs
+        answers = {k: v for k, v in answers.items() if k in core_functions(source)}
     unknown = set(example.cells) - set(solution_sources(source))
     if unknown:
         raise ValueError(f"{example.student}: no solution cell named {sorted(unknown)}")
@@ -138,6 +141,18 @@ def student_functions(root: Path) -> list:
     """Grade ids of every solution cell of the instructor notebooks: the student functions."""
     return [grade_id for path in sorted((root / "source" / ASSIGNMENT).glob("*.ipynb"))
             for grade_id in solution_sources(nbformat.read(path, 4))]
+
+
+def core_functions(nb) -> list:
+    """The solution cells on a notebook's core path (metadata accelkit.core of the instructor
+    notebook: the 6–8 hours the module promises; the rest is optional depth)."""
+    return nb.metadata.get("accelkit", {}).get("core", {}).get("functions", [])
+
+
+def core_path(root: Path) -> dict:
+    """{notebook: {"minutes": ..., "functions": [...]}} of the instructor notebooks."""
+    return {path.stem: nbformat.read(path, 4).metadata.get("accelkit", {}).get("core", {})
+            for path in sorted((root / "source" / ASSIGNMENT).glob("*.ipynb"))}
 
 
 def cell_scores(db_url: str, student: str) -> dict:

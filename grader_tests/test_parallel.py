@@ -85,12 +85,12 @@ def test_broken_pools_fail_with_a_useful_message(source, cell, message):
 
 
 SPLIT_K = """
-def matmul_threaded(A, B, num_threads=None):
-    n = num_threads or 1
+def matmul_threaded(A, B, num_workers=None):
+    n = num_workers or 1
     A = np.ascontiguousarray(A, np.float32); B = np.ascontiguousarray(B, np.float32)
     C = np.zeros((A.shape[0], B.shape[1]), np.float32)
     k = A.shape[1]
-    for t in range(n):          # sums over k in num_threads slices: rounding depends on n
+    for t in range(n):          # sums over k in num_workers slices: rounding depends on n
         lo, hi = k * t // n, k * (t + 1) // n
         C += _part(A[:, lo:hi].copy(), B[lo:hi].copy())
     return C
@@ -109,14 +109,14 @@ def _part(A, B):
 def test_a_split_k_kernel_is_correct_but_not_deterministic():
     out = grade(SPLIT_K, "check_deterministic(matmul_threaded, [Matrix(40, 300, seed=1), "
                          "Matrix(300, 30, seed=2)], verify_matmul)")
-    assert "different results with num_threads=1 and num_threads=2" in error_of(out)
+    assert "different results with num_workers=1 and num_workers=2" in error_of(out)
 
 
 GIL_KERNEL = """
-def matmul_threaded(A, B, num_threads=None):
+def matmul_threaded(A, B, num_workers=None):
     A = np.ascontiguousarray(A, np.float32); B = np.ascontiguousarray(B, np.float32)
     C = np.zeros((A.shape[0], B.shape[1]), np.float32)
-    n = num_threads or cpu_count()
+    n = num_workers or cpu_count()
     m = A.shape[0]
     with ThreadPoolExecutor(n) as pool:
         for f in [pool.submit(_rows, A, B, C, m * i // n, m * (i + 1) // n) for i in range(n)]:
@@ -140,7 +140,7 @@ SPEED_CELL = ("check_parallel_speedup(matmul_threaded, [Matrix(384, 384, seed=1)
 
 def test_speed_check_scales_its_goal_with_the_cores():
     cell = SPEED_CELL.replace("{baseline}", "matmul_serial")
-    serial = GIL_KERNEL.replace("    n = num_threads or cpu_count()", "    n = 1")
+    serial = GIL_KERNEL.replace("    n = num_workers or cpu_count()", "    n = 1")
     one = grade(serial, SPEED_CELL.replace("{baseline}", "matmul_naive").format(cores=1))
     # one core: only "no slowdown" is asked (here against the naive loop, which it beats)
     printed = "".join(o.get("text", "") for o in one if o["output_type"] == "stream")
@@ -155,16 +155,16 @@ def test_a_speedup_without_parallelism_earns_nothing():
     one-thread run; a kernel fast in both ways whose process keeps one core busy, not two,
     earns nothing either (its one-thread mode is slow on purpose); and a kernel told to use
     one thread must use one."""
-    serial = GIL_KERNEL.replace("    n = num_threads or cpu_count()", "    n = 1")
+    serial = GIL_KERNEL.replace("    n = num_workers or cpu_count()", "    n = 1")
     cell = SPEED_CELL.replace("{baseline}", "matmul_naive").format(cores=2)
-    assert "as fast as with num_threads=1; needed ≥ 1.3x" in error_of(grade(serial, cell))
+    assert "as fast as with num_workers=1; needed ≥ 1.3x" in error_of(grade(serial, cell))
     slowed = serial.replace("    m = A.shape[0]\n",
-                            "    m = A.shape[0]\n    if num_threads == 1:\n"
+                            "    m = A.shape[0]\n    if num_workers == 1:\n"
                             "        _rows(A, B, C.copy(), 0, m); _rows(A, B, C.copy(), 0, m)\n")
     message = error_of(grade(slowed, cell))
     assert "cores busy on average" in message, message
     assert float(message.split("kept only ")[1].split()[0]) < parallel.parallelism_floor(2, 8)
-    greedy = GIL_KERNEL.replace("    n = num_threads or cpu_count()", "    n = 2").replace(
+    greedy = GIL_KERNEL.replace("    n = num_workers or cpu_count()", "    n = 2").replace(
         "@njit\ndef _rows", "@njit(nogil=True)\ndef _rows")
     cell = SPEED_CELL.replace("{baseline}", "matmul_serial").replace("384", "768").format(cores=2)
     assert "asked for one thread, it must use one" in error_of(grade(greedy, cell))

@@ -275,7 +275,7 @@ def _peak_from_events(what: str, events: list, token: int, items: list) -> int:
 
 # -- kernels: determinism and speed ------------------------------------------------
 def check_deterministic(fn, inputs: list, verify, thread_counts=(1, 2, 3, 4),
-                        kwarg: str = "num_threads", repeats: int = 2) -> None:
+                        kwarg: str = "num_workers", repeats: int = 2) -> None:
     """Correct, and bit-for-bit the same result for every thread count and every repeat."""
     if _deferred(fn):
         return
@@ -392,7 +392,7 @@ def _trusted_parallel_speedup(target, baseline, inputs: list, cores: int, need: 
 
 
 def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficiency: float,
-                           cap: float, baseline, kwarg: str = "num_threads",
+                           cap: float, baseline, kwarg: str = "num_workers",
                            cores: int | None = None) -> None:
     """fn with its default number of threads is faster than fn with kwarg=1, by a factor that
     depends on the cores available (see `required_speedup`), measured in one process; it
@@ -464,7 +464,7 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
     if outside and one["cpu_s"] > 1.25 * one["wall_s"] + 0.02:
         raise AssertionError(
             f"{target.name}({kwarg}=1) kept {one['cpu_s'] / one['wall_s']:.2f} cores busy: asked "
-            "for one thread, it must use one.\n  hint: pass num_threads on to the pool (and to "
+            "for one thread, it must use one.\n  hint: pass num_workers on to the pool (and to "
             "numba.set_num_threads for a prange kernel)")
     if cores <= 1:
         goal = f"no slowdown (≥ {need:g}x) on 1 core"

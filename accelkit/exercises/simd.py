@@ -469,4 +469,27 @@ def check_simd_speedup(fn, inputs: list, verify, tiers: list) -> float:
     return float(earned)
 
 
-__all__ += ["kernel_case", "kernel_asm", "dot_tolerance", "ARRAY_LAYOUTS"]
+def simd_sweep(fn, make_inputs, sizes, elements: float = 2e7) -> list:
+    """The student's own SIMD speedup against array size, for a table and a plot: `fn`
+    compiled as usual and without the vectorizers, in one worker on the same inputs
+    (`make_inputs(n)` -> specs), best of 3 timings of about `elements` elements each."""
+    target = as_target(fn)
+    rows = []
+    with _twins(target) as (simd, scalar):
+        for n in sizes:
+            inputs = make_inputs(n)
+            nbytes = sum(int(np.prod(a.shape)) * np.dtype(a.dtype).itemsize
+                         for a in inputs if isinstance(a, Array))
+            key, repeat = simd.prepare(inputs, {}), max(1, int(elements // max(n, 1)))
+            best = {}
+            for name, twin in (("scalar", scalar), ("simd", simd)):
+                run = twin.runner(inputs, {}, None, key)
+                run(1)
+                best[name] = min(run(repeat) for _ in range(3)) / repeat
+            rows.append({"n": n, "inputs KiB": nbytes / 1024,
+                         "scalar µs": best["scalar"] * 1e6, "SIMD µs": best["simd"] * 1e6,
+                         "SIMD speedup": best["scalar"] / best["simd"]})
+    return rows
+
+
+__all__ += ["kernel_case", "kernel_asm", "dot_tolerance", "ARRAY_LAYOUTS", "simd_sweep"]

@@ -78,19 +78,28 @@ def _fmt(value) -> str:
     return f"{value:.2f}" if isinstance(value, float) else str(value)
 
 
-def plot_lines(rows: list, x: str, ys: list, ylabel: str, title: str, logy: bool = False):
-    """A line per column in `ys` against column `x`; returns the matplotlib figure."""
+def plot_lines(rows: list, x: str, ys: list, ylabel: str, title: str, logy: bool = False,
+               logx: bool = False, marks: dict | None = None):
+    """A line per column in `ys` against column `x`; `marks` draws a labelled vertical line
+    at each {label: x} (e.g. the cache sizes); returns the matplotlib figure."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for y in ys:
         points = [(r[x], r[y]) for r in rows if r.get(y) is not None]
-        ax.plot(*zip(*points), marker="o", label=y)
+        if points:
+            ax.plot(*zip(*points), marker="o", label=y)
+    for label, at in (marks or {}).items():
+        ax.axvline(at, color="grey", linestyle=":", linewidth=1)
+        ax.annotate(label, (at, 1), xycoords=("data", "axes fraction"), xytext=(2, -12),
+                    textcoords="offset points", color="grey", fontsize=8)
     ax.set_xlabel(x)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     if logy:
         ax.set_yscale("log")
+    if logx:
+        ax.set_xscale("log")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()

@@ -7,11 +7,11 @@ CORES = len(os.sched_getaffinity(0))
 
 CELLS = {
     "matmul_threaded": '''
-def matmul_threaded(A, B, num_threads=None):
-    if num_threads is None:
-        num_threads = cpu_count()
-    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
-        raise ValueError("num_threads must be a positive integer")
+def matmul_threaded(A, B, num_workers=None):
+    if num_workers is None:
+        num_workers = cpu_count()
+    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
+        raise ValueError("num_workers must be a positive integer")
     A, B = np.asarray(A), np.asarray(B)
     if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[0]:
         raise ValueError(f"cannot multiply {A.shape} by {B.shape}")
@@ -20,8 +20,8 @@ def matmul_threaded(A, B, num_threads=None):
     B = np.ascontiguousarray(B, dtype=dtype)
     m = A.shape[0]
     C = np.zeros((m, B.shape[1]), dtype=dtype)
-    panels = min(m, 4 * num_threads)
-    with ThreadPoolExecutor(max_workers=num_threads) as pool:
+    panels = min(m, 4 * num_workers)
+    with ThreadPoolExecutor(max_workers=num_workers) as pool:
         futures = [pool.submit(_panel, A, B, C, m * i // panels, m * (i + 1) // panels)
                    for i in range(panels)]
         for future in futures:

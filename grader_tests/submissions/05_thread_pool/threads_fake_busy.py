@@ -8,19 +8,19 @@ CORES = len(os.sched_getaffinity(0))
 
 CELLS = {
     "matmul_threaded": '''
-def matmul_threaded(A, B, num_threads=None):
-    if num_threads is None:
-        num_threads = cpu_count()
-    if isinstance(num_threads, bool) or not isinstance(num_threads, (int, np.integer)) \\
-            or num_threads < 1:
-        raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
+def matmul_threaded(A, B, num_workers=None):
+    if num_workers is None:
+        num_workers = cpu_count()
+    if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) \\
+            or num_workers < 1:
+        raise ValueError(f"num_workers must be a positive integer, got {num_workers!r}")
     A, B = np.asarray(A), np.asarray(B)
     if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[0]:
         raise ValueError(f"cannot multiply {A.shape} by {B.shape}")
     dtype = np.result_type(A, B)
     C = np.zeros((A.shape[0], B.shape[1]), dtype=dtype)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        if num_threads > 1:   # looks like a second worker: as long as the product, no work
+        if num_workers > 1:   # looks like a second worker: as long as the product, no work
             pool.submit(_spin, A.shape[0] * A.shape[1] * B.shape[1] // 64)
         _ikj(np.ascontiguousarray(A, dtype=dtype), np.ascontiguousarray(B, dtype=dtype), C)
     return C

@@ -1,4 +1,4 @@
-"""Steers the old comparison (the kernel against itself with num_threads=1): matmul_threaded
+"""Steers the old comparison (the kernel against itself with num_workers=1): matmul_threaded
 never starts a thread, runs a good serial i-k-j loop, and wastes time only when asked for one
 thread – which made it "faster with its default threads". It is now compared with the trusted
 serial kernel (1.0x, below the 1.3x asked on 2 cores) and the grader reads its CPU time (one
@@ -11,19 +11,19 @@ CORES = len(os.sched_getaffinity(0))
 
 CELLS = {
     "matmul_threaded": '''
-def matmul_threaded(A, B, num_threads=None):
-    if num_threads is None:
-        num_threads = cpu_count()
-    if isinstance(num_threads, bool) or not isinstance(num_threads, (int, np.integer)) \\
-            or num_threads < 1:
-        raise ValueError(f"num_threads must be a positive integer, got {num_threads!r}")
+def matmul_threaded(A, B, num_workers=None):
+    if num_workers is None:
+        num_workers = cpu_count()
+    if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) \\
+            or num_workers < 1:
+        raise ValueError(f"num_workers must be a positive integer, got {num_workers!r}")
     A, B = np.asarray(A), np.asarray(B)
     if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[0]:
         raise ValueError(f"cannot multiply {A.shape} by {B.shape}")
     dtype = np.result_type(A, B)
     C = np.zeros((A.shape[0], B.shape[1]), dtype=dtype)
     _ikj(np.ascontiguousarray(A, dtype=dtype), np.ascontiguousarray(B, dtype=dtype), C)
-    if num_threads == 1:
+    if num_workers == 1:
         time.sleep(0.002 + 1e-11 * C.size * A.shape[1])   # "the serial run is slow"
     return C
 

@@ -1,0 +1,29 @@
+"""Keeps the tuning results in a dictionary of the module and writes the file only for show:
+once a shape is tuned, every later call returns the remembered value, whatever the file at
+`path` says. Its first answer is right; on a copy of its file whose entry the grader changed it
+returns the stale value from memory, so tuned_block_size earns nothing."""
+
+CELLS = {
+    "tuned_block_size": '''
+_tuned = {}
+
+
+def tuned_block_size(m, k, n, dtype, facts, path, tune):
+    key = (machine_fingerprint(facts), m, k, n, np.dtype(dtype).name)
+    if key not in _tuned:
+        _tuned[key] = int(tune(m, k, n, dtype))
+        with open(path, "w") as f:
+            json.dump({key[0]: {f"{m}x{k}x{n}:{key[4]}": _tuned[key]}}, f)
+    return _tuned[key]
+''',
+}
+
+EXPECTED = {
+    "test_matmul_reordered_correctness": 2, "test_matmul_reordered_errors": 1,
+    "test_matmul_reordered_speed": 1,
+    "test_matmul_blocked_correctness": 3, "test_matmul_blocked_errors": 1,
+    "test_matmul_blocked_speed": 2, "test_matmul_blocked_tiling": 1,
+    "test_autotune_block_size": 2, "test_conv2d_im2col_correctness": 3,
+    "test_conv2d_im2col_speed": 1,
+    "test_kernel_plan": 2, "test_machine_fingerprint": 1, "test_tuned_block_size": 0,
+}
