@@ -83,16 +83,18 @@ def cmd_scores(args) -> int:
             table.add_column(name, justify="right")
         table.add_column("core", justify="right")
         table.add_column("total", justify="right", style="bold")
-        table.add_column("review")
+        review = []
         for student, scores in rows:
             cells = [f"{scores[f][0]:g}/{scores[f][1]:g}" if f in scores else "-" for f in functions]
             total = sum(s for s, _ in scores.values()), sum(m for _, m in scores.values())
             kept = [scores[f] for f in on_path if f in scores]
             core_total = f"{sum(s for s, _ in kept):g}/{sum(m for _, m in kept):g}"
-            flagged = flagged_cells(args.root, student, notebook)
-            review = "flagged: " + ", ".join(flagged) if flagged else ""
-            table.add_row(student, *cells, core_total, f"{total[0]:g}/{total[1]:g}", review)
+            table.add_row(student, *cells, core_total, f"{total[0]:g}/{total[1]:g}")
+            review += [f"flagged for review: {student}, {cell} of {notebook} uses {', '.join(used)}"
+                       for cell, used in flagged_cells(args.root, student, notebook).items()]
         console.print(table)
+        for line in review:  # below the table: a narrow terminal must not cut it off
+            console.print(line, soft_wrap=True)
     return 0
 
 
