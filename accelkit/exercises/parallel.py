@@ -430,12 +430,16 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
             busy_reason = "the grading machine became busy during the measurement"
             continue
         if cores > 1 and outside and not (own.meets(need) and res.meets(anchor)):
-            # Before a kernel fails for speed, the grader shows that this machine lets a
-            # parallel kernel reach the goal right now: a trusted twin of the serial baseline,
-            # split over the same cores. The canary sees free CPU time, not a neighbour on the
-            # shared cache and memory bus, which can halve two threads' speed.
-            reach = _trusted_parallel_speedup(target, baseline, inputs, cores, need)
-            if not reach.meets(need):
+            # Before a parallel kernel fails for speed, the grader shows that this machine lets
+            # a parallel kernel reach the goal right now: a trusted twin of the serial
+            # baseline, split over the same cores. The canary sees free CPU time, not a
+            # neighbour on the shared cache and memory bus, which can halve two threads' speed.
+            # A kernel that kept fewer cores busy than a parallel one does, while the canary
+            # found them free, did not run in parallel: no neighbour explains that.
+            ran_parallel = parallel["cpu_s"] >= parallelism_floor(cores, cap) * parallel["wall_s"]
+            reach = _trusted_parallel_speedup(target, baseline, inputs, cores, need) \
+                if ran_parallel else None
+            if reach is not None and not reach.meets(need):
                 busy_reason = (f"a trusted parallel kernel reached only {reach.speedup:.2f}x of "
                                f"the {need:g}x asked for on this machine at that moment")
                 continue

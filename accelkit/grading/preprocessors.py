@@ -177,8 +177,11 @@ class ResilientExecute(Execute):
         kernel that dies while starting (before it replies to kernel_info, so before any cell
         ran: seen now and then as a libzmq assertion) is started once more."""
         for attempt in range(1, self.START_ATTEMPTS + 1):
+            started = time.perf_counter()
             try:
-                return super().preprocess(nb, resources, km)
+                nb, resources = super().preprocess(nb, resources, km)
+                self.log.info("The kernel run took %.1f s", time.perf_counter() - started)
+                return nb, resources
             except Exception as err:  # noqa: BLE001 - e.g. "Kernel died before replying"
                 failure = err
             if "before replying to kernel_info" not in str(failure):
@@ -218,6 +221,7 @@ class ResilientExecute(Execute):
         if self._dead is not None:
             cell.outputs = [_note(f"Not run: the kernel died in cell {self._dead}.")]
             return cell, resources
+        started = time.perf_counter()
         try:
             return super().preprocess_cell(cell, resources, index)
         except DeadKernelError as err:
@@ -227,6 +231,12 @@ class ResilientExecute(Execute):
                 "error", ename="DeadKernelError", evalue=str(err),
                 traceback=[f"DeadKernelError: the kernel died while running this cell ({err})"]))
             return cell, resources
+        finally:
+            took = time.perf_counter() - started
+            if took >= self.SLOW_CELL_S:  # where a notebook's kernel run spends its time
+                self.log.info("kernel: cell %s took %.1f s", index, took)
+
+    SLOW_CELL_S = 2.0
 
     def output(self, outs, msg, display_id, cell_index):
         """Keep at most MAX_KERNEL_OUTPUT_CHARS of a cell's printed text in memory."""
