@@ -44,6 +44,10 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
+# The kernel run executes the setup and solution cells only; cells that grade nothing (the
+# teaching text's sweeps and plots) keep a note instead ("run" executes them too: ~55 s more
+# per complete submission here).
+c.ResilientExecute.teaching_cells = "skip"
 c.Execute.timeout = 30           # seconds per cell in the student's kernel (nbgrader's default)
 c.TrustedGrade.call_timeout = 30  # seconds per call into student code in the grader
 c.TrustedGrade.memory_mb = 4096   # address-space limit of a grading worker

@@ -91,6 +91,15 @@ def test_regrading_gives_the_same_scores(graded_course):
     for student in first:
         nbgrader(root, "autograde", course.ASSIGNMENT, "--force", "--student", student, *FAST_LIMITS)
         assert scores_of(root, student, "02_blocked_matmul") == first[student]
+    # the kernel run as configured: setup and solution cells ran, every other cell has a note
+    nb = nbformat.read(root / "autograded" / "tiled_clamped" / course.ASSIGNMENT
+                       / "02_blocked_matmul.ipynb", 4)
+    ran = {("solution" if utils.is_solution(c) else "test" if utils.is_grade(c) else
+            "setup" if c.metadata.get("nbgrader", {}).get("grade_id") == "setup" else "other",
+            c.execution_count is not None) for c in nb.cells if c.cell_type == "code"}
+    assert ran == {("setup", True), ("solution", True), ("test", False), ("other", False)}
+    skipped = [c for c in nb.cells if c.cell_type == "code" and "nbgrader" not in c.metadata]
+    assert skipped and all(c.outputs[0]["text"].startswith("(Not run when grading") for c in skipped)
 
 
 def test_release_is_in_sync_with_source(tmp_path):

@@ -44,6 +44,11 @@ def solution_blocks(nb) -> list:
             if cell.cell_type == "code" and utils.is_solution(cell)]
 
 
+SETUP_CELL_IDS = ["setup"]  # grade_ids of the read-only setup cells
+SKIPPED_NOTE = ("(Not run when grading: this cell grades nothing. Its output – your own "
+                "measurements – is in the notebook you submitted.)")
+
+
 def _note(text: str):
     return v4.new_output("stream", name="stdout", text=text + "\n")
 
@@ -126,6 +131,13 @@ class ResilientExecute(Execute):
     """
 
     memory_mb = Integer(DEFAULT_MEMORY_MB, help="Memory limit of the kernel (MiB)").tag(config=True)
+    teaching_cells = Enum(["skip", "run"], "skip", help=(
+        "The notebook's other code cells (teaching text's measurements, try-it cells, the "
+        "student's own): 'skip' runs only the setup and solution cells and leaves each skipped "
+        "cell a note (they grade nothing; their figures are the student's own, in the "
+        "submitted notebook); 'run' runs every cell but the tests")).tag(config=True)
+    setup_cell_ids = List(Unicode(), SETUP_CELL_IDS, help="grade_ids of the setup cells (always "
+                          "run)").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._dead = None
@@ -221,6 +233,10 @@ class ResilientExecute(Execute):
         if self._dead is not None:
             cell.outputs = [_note(f"Not run: the kernel died in cell {self._dead}.")]
             return cell, resources
+        if self.teaching_cells == "skip" and not utils.is_solution(cell) \
+                and cell.metadata.get("nbgrader", {}).get("grade_id") not in self.setup_cell_ids:
+            cell.outputs, cell.execution_count = [_note(SKIPPED_NOTE)], None
+            return cell, resources
         started = time.perf_counter()
         try:
             return super().preprocess_cell(cell, resources, index)
@@ -279,7 +295,7 @@ class TrustedGrade(NbGraderPreprocessor):
                         ).tag(config=True)
     call_timeout = Float(DEFAULT_TIMEOUT_S, help="Wall-clock limit of one call into student code (s)"
                          ).tag(config=True)
-    setup_cell_ids = List(Unicode(), ["setup"], help=(
+    setup_cell_ids = List(Unicode(), SETUP_CELL_IDS, help=(
         "grade_ids of read-only setup cells. Their instructor version (from the gradebook) runs "
         "before the solution cells in the worker, and defines the test cells' namespace."
     )).tag(config=True)
