@@ -35,6 +35,7 @@ class Example:
     kernel_run: bool = False    # its tests read what happened in the student's kernel
     append: dict | None = None  # grade_id -> code added at the end of that solution cell
     core_only: bool = False     # only the core path's solution cells are filled in
+    only: tuple | None = None   # the solution cells filled in; the others keep their stubs
 
     @property
     def role(self) -> str | None:
@@ -66,7 +67,8 @@ def load_examples(folder: Path) -> list:
                     getattr(module, "RAW", None), getattr(module, "NEEDS_SANDBOX", False),
                     getattr(module, "CALIBRATION", None),
                     getattr(module, "KERNEL_RUN", False) or student == "stub",
-                    getattr(module, "APPEND", None), getattr(module, "CORE_ONLY", False))
+                    getattr(module, "APPEND", None), getattr(module, "CORE_ONLY", False),
+                    getattr(module, "ONLY", None))
             for (notebook, student), module in modules.items()]
 
 
@@ -84,6 +86,8 @@ def build_submission(root: Path, example: Example):
     answers = {**solution_sources(source), **example.cells}
     if example.core_only:  # the optional depth keeps the released stubs
         answers = {k: v for k, v in answers.items() if k in core_functions(source)}
+    if example.only is not None:  # one section written, the rest as released
+        answers = {k: v for k, v in answers.items() if k in example.only}
     unknown = set(example.cells) - set(solution_sources(source))
     if unknown:
         raise ValueError(f"{example.student}: no solution cell named {sorted(unknown)}")

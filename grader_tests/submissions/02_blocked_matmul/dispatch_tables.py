@@ -1,6 +1,7 @@
 """An honest variant written differently from the instructor's: the plan from lookup tables and
 a loop over the blocks from the largest down, the fingerprint from a sorted, joined string, and a
-store that goes through pathlib and a NamedTemporaryFile renamed into place. Full marks."""
+store that goes through pathlib and a NamedTemporaryFile renamed into place. Full marks on §7,
+the one section it writes."""
 
 CELLS = {
     "kernel_plan": '''
@@ -62,12 +63,15 @@ def tuned_block_size(m, k, n, dtype, facts, path, tune):
 ''',
 }
 
+# Only §7 is written (it needs none of the other functions): the rest keeps the released stubs.
+ONLY = ("kernel_plan", "machine_fingerprint", "tuned_block_size")
+
 EXPECTED = {
-    "test_matmul_reordered_correctness": 2, "test_matmul_reordered_errors": 1,
-    "test_matmul_reordered_speed": 1,
-    "test_matmul_blocked_correctness": 3, "test_matmul_blocked_errors": 1,
-    "test_matmul_blocked_speed": 2, "test_matmul_blocked_tiling": 1,
-    "test_autotune_block_size": 2, "test_conv2d_im2col_correctness": 3,
-    "test_conv2d_im2col_speed": 1,
+    "test_matmul_reordered_correctness": 0, "test_matmul_reordered_errors": 0,
+    "test_matmul_reordered_speed": 0,
+    "test_matmul_blocked_correctness": 0, "test_matmul_blocked_errors": 0,
+    "test_matmul_blocked_speed": 0, "test_matmul_blocked_tiling": 0,
+    "test_autotune_block_size": 0, "test_conv2d_im2col_correctness": 0,
+    "test_conv2d_im2col_speed": 0,
     "test_kernel_plan": 2, "test_machine_fingerprint": 1, "test_tuned_block_size": 2,
 }

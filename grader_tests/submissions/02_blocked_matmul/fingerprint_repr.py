@@ -10,12 +10,15 @@ def machine_fingerprint(facts):
 ''',
 }
 
+# Only §7 is written (it needs none of the other functions): the rest keeps the released stubs.
+ONLY = ("kernel_plan", "machine_fingerprint", "tuned_block_size")
+
 EXPECTED = {
-    "test_matmul_reordered_correctness": 2, "test_matmul_reordered_errors": 1,
-    "test_matmul_reordered_speed": 1,
-    "test_matmul_blocked_correctness": 3, "test_matmul_blocked_errors": 1,
-    "test_matmul_blocked_speed": 2, "test_matmul_blocked_tiling": 1,
-    "test_autotune_block_size": 2, "test_conv2d_im2col_correctness": 3,
-    "test_conv2d_im2col_speed": 1,
+    "test_matmul_reordered_correctness": 0, "test_matmul_reordered_errors": 0,
+    "test_matmul_reordered_speed": 0,
+    "test_matmul_blocked_correctness": 0, "test_matmul_blocked_errors": 0,
+    "test_matmul_blocked_speed": 0, "test_matmul_blocked_tiling": 0,
+    "test_autotune_block_size": 0, "test_conv2d_im2col_correctness": 0,
+    "test_conv2d_im2col_speed": 0,
     "test_kernel_plan": 2, "test_machine_fingerprint": 0, "test_tuned_block_size": 2,
 }

@@ -1,9 +1,9 @@
 """Rebinds the grader's probe: the loader is sequential, and on its first call it finds the
 grader's training step in `sys.modules` and replaces its `__call__` with one that skips the
 dense layer and returns the batch's checksum with a made-up output. The epochs would get
-much faster – but the step's results are checked by the grader against the layer's real
-output, in every test that runs an epoch: the training loop's results are wrong, and
-nothing but the error test earns a point."""
+much faster – but a solution cell that reaches into `sys.modules` is flagged for review and
+not run in grading, so no prefetch test earns a point (and were it run, the grader checks the
+step's results against the layer's real output in every test that runs an epoch)."""
 
 CELLS = {
     "prefetch": '''
@@ -32,6 +32,6 @@ EXPECTED = {
     "test_batch_forward_speed": 2,
     "test_amdahl_speedup_correctness": 1, "test_amdahl_speedup_errors": 1,
     "test_fit_latency": 2, "test_smallest_batch": 2,
-    "test_prefetch_order": 0, "test_prefetch_errors": 1, "test_prefetch_shutdown": 0,
+    "test_prefetch_order": 0, "test_prefetch_errors": 0, "test_prefetch_shutdown": 0,
     "test_prefetch_memory": 0, "test_prefetch_speed": 0,
 }
