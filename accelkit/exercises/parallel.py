@@ -374,6 +374,9 @@ def thread_shares(usage: dict) -> dict:
 
 
 FREE_SHARE = 0.85  # a machine whose canary gets less than this share of the cores is busy
+# Measurements a parallel kernel gets before it fails for speed: two threads of honest code on
+# this VM's shared memory bus once ran at half speed each through two attempts (docs/MARGINS.md).
+PARALLEL_ATTEMPTS = 3
 # The trusted serial kernel runs in another process, where memory placement alone moved
 # identical i-k-j code by 0.72-1.39x at 1024x1024 (docs/MARGINS.md): against it a kernel
 # must reach the goal divided by this (the goal itself is judged against its own one-thread
@@ -418,7 +421,7 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
     print(f"Speed of {target.name} on {shape} with {cores} core(s) available:")
     one, parallel = {}, {}
     outside = isinstance(target, RemoteFunction)
-    for attempt in range(2):
+    for attempt in range(PARALLEL_ATTEMPTS):
         _wait_for_free_cores(target, cores, f"{target.name} speed")
         one.clear()
         parallel.clear()
@@ -443,13 +446,16 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
                 busy_reason = (f"a trusted parallel kernel reached only {reach.speedup:.2f}x of "
                                f"the {need:g}x asked for on this machine at that moment")
                 continue
-            if attempt == 0:  # a kernel fails for speed only when it misses twice in a row
-                print(f"  {target.name} missed the goal once; measured again")
+            # a kernel fails for speed only when it misses every attempt in a row (a serial
+            # one, which no neighbour explains, twice)
+            if attempt < (PARALLEL_ATTEMPTS if ran_parallel else 2) - 1:
+                print(f"  {target.name} missed the goal; measured again")
                 continue
         break
     else:
-        raise NotMeasured(f"{target.name} speed: not measured – {busy_reason}, twice. Regrade "
-                          "this submission on a quiet machine; this is not a verdict on the code.")
+        raise NotMeasured(f"{target.name} speed: not measured – {busy_reason}, in every attempt. "
+                          "Regrade this submission on a quiet machine; this is not a verdict on "
+                          "the code.")
     busy = parallel["cpu_s"] / parallel["wall_s"]
     floor = parallelism_floor(cores, cap) if cores > 1 else 0.0
     print(own.table(f"{target.name} ({kwarg}=1)", f"{target.name} (default)"))
