@@ -136,8 +136,6 @@ class ResilientExecute(Execute):
         "student's own): 'skip' runs only the setup and solution cells and leaves each skipped "
         "cell a note (they grade nothing; their figures are the student's own, in the "
         "submitted notebook); 'run' runs every cell but the tests")).tag(config=True)
-    setup_cell_ids = List(Unicode(), SETUP_CELL_IDS, help="grade_ids of the setup cells (always "
-                          "run)").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._dead = None
@@ -233,8 +231,9 @@ class ResilientExecute(Execute):
         if self._dead is not None:
             cell.outputs = [_note(f"Not run: the kernel died in cell {self._dead}.")]
             return cell, resources
+        setup_ids = self.config.TrustedGrade.get("setup_cell_ids", SETUP_CELL_IDS)  # one setting
         if self.teaching_cells == "skip" and not utils.is_solution(cell) \
-                and cell.metadata.get("nbgrader", {}).get("grade_id") not in self.setup_cell_ids:
+                and cell.metadata.get("nbgrader", {}).get("grade_id") not in setup_ids:
             cell.outputs, cell.execution_count = [_note(SKIPPED_NOTE)], None
             return cell, resources
         started = time.perf_counter()
