@@ -51,6 +51,10 @@ c.ResilientExecute.teaching_cells = "skip"
 c.Execute.timeout = 30           # seconds per cell in the student's kernel (nbgrader's default)
 c.TrustedGrade.call_timeout = 30  # seconds per call into student code in the grader
 c.TrustedGrade.memory_mb = 4096   # address-space limit of a grading worker
+# Bounded grading time, whatever a submission does: at most 1 + 3 minutes per notebook
+c.ResilientExecute.run_budget = 60     # s for the kernel run of one notebook (grades nothing)
+c.TrustedGrade.cell_budget = 90        # s for one test cell, all its calls together
+c.TrustedGrade.notebook_budget = 180   # s for the trusted grading of one notebook
 # Speed thresholds fit the machine they were calibrated on (`accelkit calibrate` writes
 # calibration.json here). Without a fitting calibration of this machine: "warn" in the log,
 # "required" refuses to grade (set it on the course's grading server), "off" says nothing.

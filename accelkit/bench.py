@@ -6,6 +6,7 @@ the time nbgrader takes to autograde one complete submission.
 """
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import time
@@ -55,9 +56,10 @@ def kernel_table(kernels: dict, sizes: list, quick: bool) -> list:
     return rows
 
 
-def autograde_seconds(root: Path) -> float:
+def autograde_seconds(root: Path) -> tuple:
     """Wall time of `nbgrader autograde` for the reference submission (all notebooks, the
-    instructor's solutions) in a scratch copy."""
+    instructor's solutions) in a scratch copy, and per notebook what it used of the grading
+    time budgets (`budget_use`)."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for name in ("source", "release"):
@@ -69,9 +71,31 @@ def autograde_seconds(root: Path) -> float:
             course.Example(nb.stem, "reference", "", {}, {})
             for nb in sorted((root / "source" / course.ASSIGNMENT).glob("*.ipynb"))])
         start = time.perf_counter()
-        course.run_nbgrader(tmp, "autograde", course.ASSIGNMENT, "--force",  # trusted code
-                            *sandbox.for_trusted_code()).check_returncode()
-        return time.perf_counter() - start
+        proc = course.run_nbgrader(tmp, "autograde", course.ASSIGNMENT, "--force",  # trusted code
+                                   *sandbox.for_trusted_code())
+        proc.check_returncode()
+        return time.perf_counter() - start, budget_use(proc.stderr)
+
+
+_NOTEBOOK = re.compile(r"(\d\d_\w+)\.ipynb")
+_TOOK = {"kernel run s": re.compile(r"The kernel run took ([\d.]+) s"),
+         "trusted grading s": re.compile(r"Trusted grading took ([\d.]+) s"),
+         "slowest test cell s": re.compile(r"\s(?:ran|failed) \(([\d.]+) s\)")}
+
+
+def budget_use(log: str) -> list:
+    """Rows of (notebook, kernel run s, trusted grading s, slowest test cell s) read from
+    nbgrader autograde's log, to set against the budgets of nbgrader_config.py."""
+    rows: dict = {}
+    notebook = None
+    for line in log.splitlines():
+        if (found := _NOTEBOOK.search(line)) and "Converting notebook" in line:
+            notebook = found.group(1)
+        for column, pattern in _TOOK.items():
+            if notebook and (m := pattern.search(line)):
+                row = rows.setdefault(notebook, {"notebook": notebook})
+                row[column] = max(row.get(column, 0.0), float(m.group(1)))
+    return list(rows.values())
 
 
 def main(root: Path, sizes: list, quick: bool = False) -> int:
@@ -83,5 +107,8 @@ def main(root: Path, sizes: list, quick: bool = False) -> int:
     rows = kernel_table(kernels, sizes, quick)
     print_table(rows, ["dtype", "n", "reordered GF/s", "blocked GF/s", "numpy-1t GF/s",
                        "blocked/numpy", "reordered/numpy", "blocked vs naive"])
-    print(f"\nautograde of one complete submission (reference): {autograde_seconds(root):.1f} s")
+    seconds, use = autograde_seconds(root)
+    print(f"\nautograde of one complete submission (reference): {seconds:.1f} s")
+    print("of the grading time budgets (nbgrader_config.py) it used:")
+    print_table(use, ["notebook", "kernel run s", "trusted grading s", "slowest test cell s"])
     return 0

@@ -6,13 +6,15 @@ import os
 import sys
 import textwrap
 import threading
+import time
 
 import numpy as np
 import pytest
 
 from accelkit.grading import analysis, timing
 from accelkit.grading.cases import Matrix
-from accelkit.grading.isolate import IsolationError, StudentError, Worker
+from accelkit.grading.isolate import (IsolationError, StudentError, Worker, remaining_budget,
+                                      time_budget)
 from accelkit.grading.session import GradingSession
 from accelkit.grading.worker import PREAMBLE
 
@@ -145,6 +147,31 @@ def test_trailing_value_becomes_partial_credit_and_stdout_is_kept():
         outputs = session.run_cell("print('hello')\nscore = 0.5 * f()\nscore")
     assert outputs[0]["text"] == "hello\n"
     assert outputs[1]["data"]["text/plain"] == "0.5"
+
+
+def test_a_test_cell_stops_when_its_time_budget_runs_out():
+    """Calls that each stay under the call timeout cannot add up past the cell's budget; the
+    next cell gets its own budget and a fresh worker."""
+    blocks = [("cell", "import time\ndef slow(x):\n    time.sleep(x)\n    return x\n")]
+    with GradingSession(blocks) as session:
+        session.run_cell("slow(0)")  # load the solution cells before the clock starts
+        started = time.monotonic()
+        outputs = session.run_cell("for _ in range(10):\n    slow(1)\n", budget=2.5)
+        took = time.monotonic() - started
+        after = session.run_cell("slow(0.1)", budget=2.5)
+    assert outputs[-1]["ename"] == "TimeBudgetExceeded"
+    assert "this test cell's grading time (2.5 s) ran out" in outputs[-1]["evalue"]
+    assert 2.4 < took < 4.0
+    assert after[-1]["data"]["text/plain"] == "0.1"
+
+
+def test_budgets_nest_and_the_one_that_ends_first_applies():
+    with time_budget(30, "the notebook's"), time_budget(0.5, "the cell's"):
+        left, what = remaining_budget()
+        assert what == "the cell's" and 0 < left <= 0.5
+        with time_budget(None, "none"):  # no budget: nothing changes
+            assert remaining_budget()[1] == "the cell's"
+    assert remaining_budget() == (float("inf"), None)
 
 
 def test_delegation_is_found_through_helpers():

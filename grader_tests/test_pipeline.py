@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import nbformat
 import pytest
@@ -295,3 +296,65 @@ def test_attacks_from_inside_the_sandbox_leave_no_trace(graded_course):
     notes = [o.get("text", "") for c in filler.cells if c.cell_type == "code" for o in c.outputs]
     assert any("The kernel was stopped: it wrote more than 4 MiB or 64 files" in n for n in notes)
     assert glob.glob("/tmp/accelkit-kernel-*") == []
+
+
+PURE_PYTHON_MATMUL = '''
+def matmul_reordered(A, B):
+    A, B = np.asarray(A), np.asarray(B)
+    if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[0]:
+        raise ValueError(f"cannot multiply {A.shape} by {B.shape}")
+    C = np.zeros((A.shape[0], B.shape[1]), np.result_type(A, B, np.float32))
+    for i in range(A.shape[0]):          # no @njit: every step runs in the interpreter
+        for k in range(A.shape[1]):
+            a = A[i, k]
+            for j in range(B.shape[1]):
+                C[i, j] += a * B[k, j]
+    return C
+'''
+
+
+@pytest.mark.skipif(SELECTED and "02_blocked_matmul" not in SELECTED, reason="02 not selected")
+def test_grading_time_is_bounded_whatever_the_submission_does(tmp_path):
+    """A student who forgot @njit: every call of the pure-Python loops stays under the call
+    timeout, but there are many. With budgets of 20 s per test cell, 45 s for the trusted
+    grading and 5 s for the kernel run (a solution cell that sleeps 8 s at top level), the
+    notebook is graded within them: the cell that spent its budget and the cells after the
+    notebook's ran out score 0 and say why, the kernel run notes where it stopped."""
+    import re
+    root = copy_course(tmp_path)
+    for nb in (root / "source" / course.ASSIGNMENT).glob("*.ipynb"):
+        if nb.stem != "02_blocked_matmul":
+            nb.unlink()
+    nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
+    slow = course.Example(
+        "02_blocked_matmul", "forgot_njit", "pure-Python loops", expected={}, cells={
+            "matmul_reordered": PURE_PYTHON_MATMUL + "\ntime.sleep(8)  # at top level\n",
+            "matmul_blocked": "def matmul_blocked(A, B, block_size=64):\n"
+                              "    if not isinstance(block_size, int) or block_size < 1:\n"
+                              "        raise ValueError('block_size must be a positive int')\n"
+                              "    return matmul_reordered(A, B)\n"})
+    course.place_examples(root, [slow])
+    budgets = ["--TrustedGrade.cell_budget=20", "--TrustedGrade.notebook_budget=45",
+               "--ResilientExecute.run_budget=5"]
+    started = time.monotonic()
+    proc = nbgrader(root, "autograde", course.ASSIGNMENT, "--force", *FAST_LIMITS, *budgets)
+    took = time.monotonic() - started
+    trusted = float(re.search(r"Trusted grading took ([\d.]+) s", proc.stderr).group(1))
+    assert trusted < 45 + 5, proc.stderr[-3000:]
+    assert took < 5 + 45 + 60  # + starting nbgrader, the kernel and the workers
+    nb = nbformat.read(root / "autograded" / "forgot_njit" / course.ASSIGNMENT /
+                       "02_blocked_matmul.ipynb", 4)
+    said = {cell.metadata.get("nbgrader", {}).get("grade_id", i): "".join(
+        o.get("evalue", "") + o.get("text", "") for o in cell.get("outputs", []))
+        for i, cell in enumerate(nb.cells) if cell.cell_type == "code"}
+    assert any("this test cell's grading time (20 s) ran out" in s for s in said.values()), said
+    assert any("not graded: the notebook's grading time (45 s) ran out" in s
+               for s in said.values()), said
+    assert "the kernel run's time budget (5 s) ran out" in said["matmul_blocked"]
+    scores = scores_of(root, "forgot_njit", "02_blocked_matmul")
+    for grade_id, text in said.items():
+        if "ran out" in text and grade_id in scores:
+            assert scores[grade_id] == 0, (grade_id, text)
+    for speed in ("test_matmul_reordered_speed", "test_matmul_blocked_speed",
+                  "test_matmul_blocked_tiling"):
+        assert scores[speed] == 0

@@ -34,6 +34,36 @@ class IsolationError(Exception):
     """The worker process itself failed: it crashed, exited or ran out of time."""
 
 
+class TimeBudgetExceeded(IsolationError):
+    """A grading time budget (`time_budget`: a test cell's, a notebook's) ran out."""
+
+
+_budgets: list = []  # (deadline, what) of the budgets in force, innermost last
+
+
+@contextlib.contextmanager
+def time_budget(seconds: float | None, what: str):
+    """Inside the block, every request to any worker ends by the deadline `seconds` from now:
+    one still running then is stopped with TimeBudgetExceeded naming `what`. Budgets nest;
+    the one that ends first applies. None or 0: no budget."""
+    if not seconds:
+        yield
+        return
+    _budgets.append((time.monotonic() + seconds, what))
+    try:
+        yield
+    finally:
+        _budgets.pop()
+
+
+def remaining_budget() -> tuple:
+    """(seconds left, what) of the budget that ends first, or (inf, None)."""
+    if not _budgets:
+        return float("inf"), None
+    deadline, what = min(_budgets)
+    return deadline - time.monotonic(), what
+
+
 class StudentError(Exception):
     """An exception raised by code running in the worker, with its traceback as text."""
 
@@ -228,6 +258,8 @@ class Worker:
                 continue
             try:
                 error = self._exchange(("exec_block", label, source), timeout)
+            except TimeBudgetExceeded:
+                raise  # not this cell's fault alone: the time was spent before it, too
             except IsolationError as err:
                 self.skipped[label] = {"cell": label, "type": "IsolationError",
                                        "mro": ["IsolationError"], "message": str(err)}
@@ -331,7 +363,11 @@ class Worker:
         return self._unpack(self._receive(msg, timeout), msg)
 
     def _receive(self, msg: tuple, timeout: float) -> bytes:
+        left, budget = remaining_budget()
         try:
+            if left < timeout and not self.conn.poll(max(0.0, left)):
+                self.kill()
+                raise TimeBudgetExceeded(f"{self._what(msg)} was stopped: {budget} ran out")
             if not self.conn.poll(timeout):
                 self.kill()
                 raise IsolationError(

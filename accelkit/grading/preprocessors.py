@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -27,7 +28,8 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
 from traitlets import Enum, Float, Integer, List, Unicode
 
 from accelkit.grading import calibration, kernel_sandbox, sandbox
-from accelkit.grading.isolate import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S
+from accelkit.grading.isolate import (DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, remaining_budget,
+                                      time_budget)
 from accelkit.grading.session import GradingSession
 
 MAX_KERNEL_OUTPUT_CHARS = 200_000  # per cell; the rest of a flood is dropped, not stored
@@ -51,6 +53,10 @@ SKIPPED_NOTE = ("(Not run when grading: this cell grades nothing. Its output –
 
 def _note(text: str):
     return v4.new_output("stream", name="stdout", text=text + "\n")
+
+
+def _error(ename: str, text: str):
+    return v4.new_output("error", ename=ename, evalue=text, traceback=[f"{ename}: {text}"])
 
 
 class FolderWatch:
@@ -137,7 +143,20 @@ class ResilientExecute(Execute):
         "cell a note (they grade nothing; their figures are the student's own, in the "
         "submitted notebook); 'run' runs every cell but the tests")).tag(config=True)
 
+    run_budget = Float(60.0, help=(
+        "Wall-clock seconds the kernel run of one notebook may take (it grades nothing): a "
+        "cell is given at most what is left of it, and cells that would start after it ran "
+        "out keep a note instead; 0: no limit")).tag(config=True)
+
+    def _cell_timeout(self, cell) -> int:
+        """nbclient's per-cell timeout: Execute.timeout, or what is left of the run's budget."""
+        if self._deadline is None:
+            return self.timeout
+        return max(1, min(self.timeout, math.ceil(self._deadline - time.monotonic())))
+
     def preprocess(self, nb, resources=None, km=None):
+        self._deadline = time.monotonic() + self.run_budget if self.run_budget else None
+        self.timeout_func = self._cell_timeout
         self._dead = None
         self._flooded: set = set()
         self._private = None
@@ -181,6 +200,7 @@ class ResilientExecute(Execute):
 
     START_ATTEMPTS = 2  # a kernel that dies before its first reply ran no student code yet
     _private = None     # the sandboxed kernel's private folder, while it runs
+    _deadline = None    # time.monotonic() when the run's budget ends
 
     def _run_kernel(self, nb, resources, km):
         """Execute; a kernel that cannot start or dies leaves notes, and grading goes on. A
@@ -230,6 +250,10 @@ class ResilientExecute(Execute):
             return cell, resources
         if self._dead is not None:
             cell.outputs = [_note(f"Not run: the kernel died in cell {self._dead}.")]
+            return cell, resources
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            cell.outputs = [_note(f"Not run: the kernel run's time budget ({self.run_budget:g} s)"
+                                  " ran out in the cells above; every test was still graded.")]
             return cell, resources
         setup_ids = self.config.TrustedGrade.get("setup_cell_ids", SETUP_CELL_IDS)  # one setting
         if self.teaching_cells == "skip" and not utils.is_solution(cell) \
@@ -299,6 +323,13 @@ class TrustedGrade(NbGraderPreprocessor):
         "before the solution cells in the worker, and defines the test cells' namespace."
     )).tag(config=True)
 
+    cell_budget = Float(90.0, help=(
+        "Wall-clock seconds one test cell may take (its calls into the student's and the "
+        "baseline workers end by then); 0: no limit")).tag(config=True)
+    notebook_budget = Float(180.0, help=(
+        "Wall-clock seconds the trusted grading of one notebook may take; test cells that "
+        "start after that score 0 with a note; 0: no limit")).tag(config=True)
+
     calibration = Enum(["warn", "required", "off"], "warn", help=(
         "Without a calibration of this machine whose thresholds fit (`accelkit calibrate`): "
         "warn in the log, refuse to grade (required), or say nothing (off)")).tag(config=True)
@@ -335,7 +366,8 @@ class TrustedGrade(NbGraderPreprocessor):
             self.log.warning("!" * 20 + " grader: " + warning)
         else:
             self.log.info(sandbox.describe(policy))
-        with GradingSession(
+        budget = f"the notebook's grading time ({self.notebook_budget:g} s)"
+        with time_budget(self.notebook_budget, budget), GradingSession(
                 solution_blocks(nb), setup, self.memory_mb, self.call_timeout, policy) as session:
             nb.metadata.pop("accelkit", None)  # only the grader writes it
             if session.flagged:
@@ -345,9 +377,13 @@ class TrustedGrade(NbGraderPreprocessor):
                                      label, resources["nbgrader"]["notebook"], ", ".join(found))
             for cell in nb.cells:
                 cell.metadata.pop("accelkit", None)  # only the grader writes it
-                if is_test_cell(cell):
+                if is_test_cell(cell) and remaining_budget()[0] <= 0:
+                    cell.outputs = [_error("TimeBudgetExceeded", f"not graded: {budget} ran out "
+                                           "before this test cell (slow kernels in the cells "
+                                           "above took it)")]
+                elif is_test_cell(cell):
                     t0 = time.perf_counter()
-                    cell.outputs = session.run_cell(cell.source)
+                    cell.outputs = session.run_cell(cell.source, self.cell_budget)
                     if session.measured:  # the speed measurements, for `accelkit calibrate`
                         cell.metadata["accelkit"] = {"measured": session.measured}
                     failed = any(o.output_type == "error" for o in cell.outputs)

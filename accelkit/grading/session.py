@@ -22,7 +22,8 @@ from threadpoolctl import threadpool_limits
 
 from accelkit.grading import analysis, plots, timing
 from accelkit.exercises import checks
-from accelkit.grading.isolate import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, IsolationError, StudentError, Worker
+from accelkit.grading.isolate import (DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, IsolationError,
+                                      StudentError, Worker, time_budget)
 from accelkit.grading.targets import RemoteFunction
 from accelkit.grading.worker import PREAMBLE
 
@@ -119,8 +120,10 @@ class GradingSession:
         namespace.update(trusted)  # a solution cell cannot rebind a check or a baseline
         return namespace
 
-    def run_cell(self, source: str) -> list:
-        """Run one test cell; return its nbformat outputs."""
+    def run_cell(self, source: str, budget: float | None = None) -> list:
+        """Run one test cell; return its nbformat outputs. budget: seconds the cell's calls
+        into the workers may take together (loading the solution cells, before the first
+        test cell, is not counted)."""
         if self.namespace is None:
             self.namespace = self._build_namespace()
         printed = io.StringIO()
@@ -131,7 +134,8 @@ class GradingSession:
             last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
             scope = dict(self.namespace)
             with contextlib.redirect_stdout(printed), plots.collect(printed) as shown, \
-                    timing.recording() as self.measured:
+                    timing.recording() as self.measured, \
+                    time_budget(budget, f"this test cell's grading time ({budget or 0:g} s)"):
                 exec(compile(tree, "<test cell>", "exec"), scope)
                 if last is not None:
                     value = eval(compile(ast.Expression(last.value), "<test cell>", "eval"), scope)
