@@ -26,7 +26,7 @@ release: setup
 
 # The demo starts from an empty gradebook: it is a demonstration, not a course in progress.
 demo: setup
-	rm -rf submitted autograded/*/ feedback gradebook.db grades.csv
+	rm -rf submitted autograded/*/ feedback gradebook.db grades.csv logs
 	nbgrader generate_assignment acceleration --force
 	accelkit examples
 	# the demo's malformed example fails on purpose (see the summary); where there is no
@@ -58,4 +58,4 @@ bench: setup
 	accelkit bench
 
 clean:
-	rm -rf submitted autograded/*/ feedback grades.csv gradebook.db
+	rm -rf submitted autograded/*/ feedback grades.csv gradebook.db logs

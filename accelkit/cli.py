@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import queue
 import sys
+import threading
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -14,7 +17,9 @@ from accelkit.grading import sandbox
 
 
 def _db_url(root: Path) -> str:
-    return "sqlite:///" + str(root / "gradebook.db")
+    """The gradebook nbgrader_config.py names (CourseDirectory.db_url): SQLite in the course
+    folder by default, or a shared server such as PostgreSQL."""
+    return _course_setting(root, "CourseDirectory", "db_url", "sqlite:///" + str(root / "gradebook.db"))
 
 
 DEMO_STUDENTS = {"reference", "stub", "naive", "edge_bug", "blas", "monkeypatch", "segfault",
@@ -172,8 +177,10 @@ def sandbox_mode(root: Path) -> str:
 
 
 def cmd_grade(args) -> int:
-    """Autograde every submission in submitted/, one after another (timings never overlap),
-    then write feedback and grades.csv. Exits 1 when any submission could not be graded."""
+    """Autograde every submission in submitted/, one after another on each grading lane
+    (`--lanes`: side by side on disjoint CPUs; timings never overlap inside a lane), then
+    write feedback and grades.csv; nbgrader's log of each submission goes to logs/. Exits 1
+    when any submission could not be graded."""
     from rich.console import Console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
@@ -189,28 +196,74 @@ def cmd_grade(args) -> int:
         console.print(f"[bold yellow]warning[/]: {problem}")
     students = sorted(p.name for p in (args.root / "submitted").iterdir()
                       if (p / course.ASSIGNMENT).is_dir())
+    lanes = args.lanes or int(_course_setting(args.root, "AccelkitGrade", "lanes", 1))
+    try:
+        cpu_sets = course.lane_cpus(lanes) if lanes > 1 else [None]
+    except ValueError as err:
+        console.print(f"[bold red]not grading[/]: {err}")
+        return 2
+    db_url = _db_url(args.root)
+    course.register_students(db_url, students)  # before any grader starts
+    if lanes > 1:
+        course.share_sqlite(db_url)
     failed = {}
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn()]
     unconfined = ["--Sandbox.mode=off"] if args.unconfined else []
     if not unconfined and not sandbox.available() and sandbox_mode(args.root) != "off":
         console.print("[bold red]" + sandbox.REFUSAL.format(user=getpass.getuser()) + "[/]")
+    logs = args.root / "logs"
+    logs.mkdir(exist_ok=True)
 
-    def autograde(student: str) -> None:
+    def autograde(student: str, cpus: set | None = None) -> None:
         proc = course.run_nbgrader(args.root, "autograde", course.ASSIGNMENT, "--student", student,
-                                   "--force", *unconfined)
+                                   "--force", *unconfined, cpus=cpus)
+        (logs / f"autograde-{student}.log").write_text(proc.stderr)
         if sandbox.REFUSAL[:40] in proc.stderr:
             failed[student] = "not graded: no sandbox on this machine (see the message above)"
         elif proc.returncode != 0 or "There was an error processing assignment" in proc.stderr:
             errors = [line for line in proc.stderr.splitlines() if "| ERROR]" in line]
             failed[student] = "\n".join(errors[-3:]) or proc.stderr[-500:]
 
+    pending = queue.SimpleQueue()
+    for student in students:
+        pending.put(student)
+    current: dict = {}
+    done: dict = {lane: [] for lane in range(len(cpu_sets))}
+
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("autograding", total=len(students))
-        for student in students:
-            progress.update(task, description=f"autograding {student}")
-            autograde(student)
-            progress.advance(task)
+
+        def lane(number: int, cpus: set | None) -> None:
+            """One grader at a time on this lane's CPUs: its timings never overlap."""
+            while True:
+                try:
+                    student = pending.get_nowait()
+                except queue.Empty:
+                    current.pop(number, None)
+                    return
+                current[number] = student
+                progress.update(task, description="autograding " + " · ".join(
+                    (f"lane {n + 1}: " if len(cpu_sets) > 1 else "") + s
+                    for n, s in sorted(current.items())))
+                started = time.monotonic()
+                try:
+                    autograde(student, cpus)
+                except Exception as err:  # noqa: BLE001 - one submission, not the batch
+                    failed[student] = f"the grader could not run: {type(err).__name__}: {err}"
+                done[number].append(time.monotonic() - started)
+                progress.advance(task)
+
+        threads = [threading.Thread(target=lane, args=(n, cpus), name=f"lane-{n + 1}")
+                   for n, cpus in enumerate(cpu_sets)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    if len(cpu_sets) > 1:
+        for number, cpus in enumerate(cpu_sets):
+            console.print(f"lane {number + 1} (CPU {', '.join(map(str, sorted(cpus)))}): "
+                          f"{len(done[number])} submissions in {sum(done[number]):.0f} s")
     # A busy machine makes a speed check say "not measured": those submissions are graded
     # once more at the end of the batch, and named in the summary if it happens again.
     unmeasured = {}
@@ -263,6 +316,9 @@ def main(argv=None) -> int:
     sub.add_parser("scores", help="print the per-student, per-function score table")
     grade = sub.add_parser("grade", help="autograde all of submitted/ with progress, feedback, "
                            "grades.csv")
+    grade.add_argument("--lanes", type=int, default=0, help=(
+        "grade N submissions side by side, each on its own share of the CPUs (default: "
+        "c.AccelkitGrade.lanes of nbgrader_config.py, else 1)"))
     grade.add_argument("--unconfined", action="store_true", help=(
         "grade without the sandbox (--Sandbox.mode=off): only for code you trust, such as the "
         "course's example submissions where no sandbox is available"))

@@ -7,6 +7,7 @@ notebook, starting from the student version in ``release/``.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import subprocess
@@ -118,13 +119,25 @@ def place_examples(root: Path, examples: list, submitted: Path | None = None) ->
     return sorted(set(students))
 
 
-def run_nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess:
+# nbgrader on a set of CPUs: the affinity mask is set, then nbgrader replaces this process
+_ON_CPUS = ("import os, sys; os.sched_setaffinity(0, {cpus}); "
+            "os.execv(sys.executable, [sys.executable, '-m', 'nbgrader', *sys.argv[1:]])")
+
+
+def run_nbgrader(root: Path, *args: str, cpus: set | None = None) -> subprocess.CompletedProcess:
     """`nbgrader ARGS` in course folder `root`, with this environment's bin/ first on PATH
-    (nbgrader runs `alembic` from there when it creates a gradebook)."""
+    (nbgrader runs `alembic` from there when it creates a gradebook). cpus: run it, and every
+    process it starts, on these CPUs only, with numba's and BLAS's threads sized to them (a
+    grading lane)."""
     env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable),
                                                  os.environ.get("PATH", "")]))
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, env=env,
-                          capture_output=True, text=True)
+    command = [sys.executable, "-m", "nbgrader", *args]
+    if cpus:
+        threads = str(len(cpus))
+        env.update(NUMBA_NUM_THREADS=threads, OMP_NUM_THREADS=threads,
+                   OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+        command = [sys.executable, "-c", _ON_CPUS.format(cpus=sorted(cpus)), *args]
+    return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
 
 
 def function_of(grade_id: str, functions=()) -> str:
@@ -157,6 +170,41 @@ def core_path(root: Path) -> dict:
     """{notebook: {"minutes": ..., "functions": [...]}} of the instructor notebooks."""
     return {path.stem: nbformat.read(path, 4).metadata.get("accelkit", {}).get("core", {})
             for path in sorted((root / "source" / ASSIGNMENT).glob("*.ipynb"))}
+
+
+def lane_cpus(lanes: int) -> list:
+    """The CPUs this process may use, split into `lanes` contiguous sets of nearly equal size:
+    one per grading lane."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not 1 <= lanes <= len(cpus):
+        raise ValueError(f"{lanes} grading lanes need a CPU each at least; this process may use "
+                         f"{len(cpus)} ({', '.join(map(str, cpus))})")
+    size, extra = divmod(len(cpus), lanes)
+    sets, start = [], 0
+    for lane in range(lanes):
+        end = start + size + (lane < extra)
+        sets.append(set(cpus[start:end]))
+        start = end
+    return sets
+
+
+def share_sqlite(db_url: str) -> None:
+    """Let several graders write one SQLite gradebook: write-ahead logging, so that a grader
+    reading never blocks another one's short writes (a no-op for other databases)."""
+    if db_url.startswith("sqlite:///"):
+        import sqlite3
+        with contextlib.closing(sqlite3.connect(db_url[len("sqlite:///"):])) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+
+
+def register_students(db_url: str, students: list) -> None:
+    """Every student of a batch in the gradebook before grading starts, so graders that write
+    to one shared gradebook never race to insert the same student."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gradebook:
+        for student in students:
+            gradebook.update_or_create_student(student)
 
 
 def cell_scores(db_url: str, student: str) -> dict:

@@ -320,6 +320,47 @@ def test_sandbox_hides_the_course_and_the_network(tmp_path):
 
 
 @needs_sandbox
+def test_the_thread_pools_of_a_wide_grading_server_fit_the_sandbox(tmp_path, monkeypatch):
+    """A server with many cores, simulated here: 96 numba threads and 64 BLAS threads in the
+    student's worker and in a fresh copy of it (as a memory check starts one). A prange kernel
+    and a BLAS product run in both: the limits grow with the pools (`pool_threads`), where
+    256 processes and 4 GiB of address space for everything would stop them."""
+    from accelkit.grading import sandbox
+
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "96")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "64")
+    assert sandbox.pool_threads() == 96
+    policy, _ = sandbox.policy(4096, str(tmp_path))
+    assert policy["limits"]["RLIMIT_AS"] == (4096 + 96 * sandbox.RESERVED_MB_PER_CPU) << 20
+    wide = textwrap.dedent("""
+        import numba
+        from numba import njit, prange
+
+        @njit(parallel=True)
+        def _rows(a):
+            out = np.empty(a.shape[0])
+            for i in prange(a.shape[0]):
+                out[i] = a[i].sum()
+            return out
+
+        def wide():
+            a = np.ones((960, 300))
+            sums = _rows(a)
+            product = a @ a.T
+            return [numba.get_num_threads(), float(sums.sum()), float(product[0, 0])]
+    """)
+    with Worker(("load_source", [("cell", wide)]), policy=policy, label="student") as w:
+        first = w.request("call_args", "wide", (), {}, timeout=120)
+        copy = w.fresh_copy("memory")
+        try:
+            copy.start(120)
+            second = copy.request("call_args", "wide", (), {}, timeout=120)
+        finally:
+            copy.kill()
+    assert first == second == [96, 960 * 300.0, 300.0]
+
+
+@needs_sandbox
 def test_sandbox_contains_a_fork_bomb_and_cleans_up(tmp_path):
     import psutil
 

@@ -197,3 +197,27 @@ def test_amdahl_check_and_bound():
     assert parallel.amdahl_bound(0.9, 4) == pytest.approx(1 / (0.1 + 0.225))
     wrong = "def amdahl_speedup(p, n):\n    return 1 / ((1 - p) + n / p)\n"
     assert "expected 1.33333" in error_of(grade(wrong, "check_amdahl(amdahl_speedup, [(0.5, 2)])"))
+
+
+def test_hyperthreads_of_one_core_count_once_in_the_speed_goal(tmp_path):
+    """A 2-core machine with 2 hyperthreads per core is asked for a 2-core speedup, not a
+    4-core one; where the topology cannot be read every CPU counts."""
+    for cpu, core in enumerate([0, 1, 0, 1]):
+        folder = tmp_path / f"cpu{cpu}" / "topology"
+        folder.mkdir(parents=True)
+        (folder / "physical_package_id").write_text("0\n")
+        (folder / "core_id").write_text(f"{core}\n")
+    assert parallel.physical_cores(range(4), str(tmp_path)) == 2
+    assert parallel.physical_cores([0, 2], str(tmp_path)) == 1
+    assert parallel.physical_cores(range(6), str(tmp_path)) == 6  # cpu4, cpu5: unreadable
+
+
+def test_the_speed_goal_counts_physical_cores_but_never_fewer_than_two(monkeypatch):
+    monkeypatch.setattr(parallel, "available_cores", lambda: 64)
+    monkeypatch.setattr(parallel, "physical_cores", lambda: 32)   # 2 hyperthreads per core
+    assert parallel.goal_cores() == 32
+    monkeypatch.setattr(parallel, "available_cores", lambda: 2)
+    monkeypatch.setattr(parallel, "physical_cores", lambda: 1)    # one core, two hyperthreads
+    assert parallel.goal_cores() == 2
+    monkeypatch.setattr(parallel, "available_cores", lambda: 1)
+    assert parallel.goal_cores() == 1

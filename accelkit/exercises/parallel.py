@@ -5,9 +5,10 @@ Probes are small trusted callables that the checks hand to the student's
 run inside the student's worker; what they observe there (how many calls ran at
 once, in which order items finished) comes back inside the returned results.
 
-Speed thresholds scale with the cores this process may use (`available_cores`):
-one core only asks for "no slowdown", two cores for a fixed speedup, more cores
-for a parallel efficiency (speedup / cores), capped for very wide machines.
+Speed thresholds scale with the physical cores this process may use (`goal_cores`:
+hyperthreads of one core count once): one core only asks for "no slowdown", two cores for
+a fixed speedup, more cores for a parallel efficiency (speedup / cores), capped for very
+wide machines.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from accelkit.exercises.checks import NotMeasured, _deferred, _partner, _verify_
 from accelkit.grading.isolate import StudentError
 from accelkit.grading.targets import RemoteFunction, as_target
 
-__all__ = ["available_cores", "required_speedup", "ParallelProbeError", "Square", "Upper",
+__all__ = ["available_cores", "goal_cores", "physical_cores", "required_speedup", "ParallelProbeError", "Square", "Upper",
            "Staggered", "FailOn", "ConcurrencyProbe", "check_parallel_map",
            "check_parallel_map_errors", "check_worker_limit", "check_deterministic",
            "check_parallel_speedup", "check_pool_and_blas_limit", "check_dense", "verify_dense",
@@ -43,6 +44,32 @@ __all__ = ["available_cores", "required_speedup", "ParallelProbeError", "Square"
 def available_cores() -> int:
     """Cores this process may run on (the affinity mask, not the machine's total)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def physical_cores(cpus=None, topology: str = "/sys/devices/system/cpu") -> int:
+    """Physical cores among `cpus` (default: those this process may run on): the hyperthreads
+    of one core count once, because two of them share its vector units and caches (Linux's
+    topology in sysfs; where it cannot be read, every CPU counts)."""
+    if cpus is None:
+        cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else \
+            range(os.cpu_count() or 1)
+    cores = set()
+    for cpu in cpus:
+        folder = os.path.join(topology, f"cpu{cpu}", "topology")
+        try:
+            with open(os.path.join(folder, "physical_package_id")) as package, \
+                    open(os.path.join(folder, "core_id")) as core:
+                cores.add((package.read().strip(), core.read().strip()))
+        except OSError:
+            return len(cpus)
+    return len(cores) or len(cpus)
+
+
+def goal_cores() -> int:
+    """The cores a parallel speed goal is computed for: the physical cores this process may
+    use (`physical_cores`), but two wherever two CPUs are available – two hyperthreads of one
+    core still run two threads at once, and a 2-CPU grading VM is asked what it always was."""
+    return min(available_cores(), max(physical_cores(), 2))
 
 
 def required_speedup(cores: int, two_core: float, efficiency: float, cap: float,
@@ -411,7 +438,7 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
     if _deferred(fn):
         return
     target = as_target(fn)
-    cores = available_cores() if cores is None else cores
+    cores = goal_cores() if cores is None else cores
     need = required_speedup(cores, two_core, efficiency, cap)
     for kw in ({}, {kwarg: 1}):
         result, modified = target.call(inputs, kw)

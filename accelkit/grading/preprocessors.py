@@ -366,6 +366,7 @@ class TrustedGrade(NbGraderPreprocessor):
             self.log.warning("!" * 20 + " grader: " + warning)
         else:
             self.log.info(sandbox.describe(policy))
+        self.log.info("grading on CPU %s", ", ".join(map(str, sorted(os.sched_getaffinity(0)))))
         budget = f"the notebook's grading time ({self.notebook_budget:g} s)"
         with time_budget(self.notebook_budget, budget), GradingSession(
                 solution_blocks(nb), setup, self.memory_mb, self.call_timeout, policy) as session:

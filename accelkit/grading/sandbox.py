@@ -30,7 +30,10 @@ from traitlets import Integer, Unicode
 from traitlets.config import Configurable
 
 UID_BASE = 200_000           # sandbox uids: UID_BASE + grader pid; no passwd entry is needed
-MAX_PROCESSES = 256          # threads count too (numba's pool, BLAS)
+MAX_PROCESSES = 256          # threads count too: plus THREADS_PER_CPU for each pool thread
+THREADS_PER_CPU = 8          # numba's, BLAS's and the kernel's pools in each of a session's processes
+RESERVED_MB_PER_CPU = 192    # address space pool threads reserve but do not use: two 8 MiB stacks,
+                             # two 64 MiB malloc arenas, OpenBLAS's 32 MiB buffer
 CPU_SECONDS = 900
 FILE_BYTES = 64 << 20
 
@@ -134,8 +137,10 @@ def policy(memory_mb: int, course_root: str | None, mode: str = "auto",
            uid: int | None = None) -> tuple:
     """(policy dict for the worker, warning or None). mode: "auto", "required" or "off"; the
     first two raise SandboxUnavailable where student code cannot be confined."""
-    limits = {"RLIMIT_AS": memory_mb << 20, "RLIMIT_FSIZE": FILE_BYTES, "RLIMIT_CORE": 0,
-              "RLIMIT_CPU": CPU_SECONDS}
+    threads = pool_threads()
+    limits = {"RLIMIT_AS": (memory_mb + RESERVED_MB_PER_CPU * threads) << 20,
+              "RLIMIT_FSIZE": FILE_BYTES, "RLIMIT_CORE": 0, "RLIMIT_CPU": CPU_SECONDS}
+    processes = MAX_PROCESSES + THREADS_PER_CPU * threads
     if mode == "off":
         return {"limits": limits}, ("SANDBOX OFF (c.Sandbox.mode = 'off'): student code runs "
                                     "unconfined, as this user; only resource limits apply")
@@ -147,11 +152,20 @@ def policy(memory_mb: int, course_root: str | None, mode: str = "auto",
     confined = {"hide": hide, "keep": [[p, False] for p in keep], "isolate_network": True}
     if os.geteuid() != 0:
         # counted over all of this user's processes: the grader's own ones come on top
-        limits["RLIMIT_NPROC"] = _processes_of(os.getuid()) + MAX_PROCESSES
+        limits["RLIMIT_NPROC"] = _processes_of(os.getuid()) + processes
         return {"limits": limits, "userns": True, **confined}, None
-    limits["RLIMIT_NPROC"] = MAX_PROCESSES
+    limits["RLIMIT_NPROC"] = processes
     uid = UID_BASE + os.getpid() if uid is None else uid
     return {"limits": limits, "uid": uid, **confined}, None
+
+
+def pool_threads() -> int:
+    """The most threads one library pool of a worker starts: a thread per CPU this process may
+    use, or more where NUMBA_NUM_THREADS, OMP_NUM_THREADS or OPENBLAS_NUM_THREADS ask for it.
+    The limits grow with it, so that honest code runs on a grading server with many cores."""
+    asked = [int(value) for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+             if (value := os.environ.get(name, "")).isdigit()]
+    return max([len(os.sched_getaffinity(0)), *asked])
 
 
 def _processes_of(uid: int) -> int:
