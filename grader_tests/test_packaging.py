@@ -6,7 +6,9 @@ from conftest import REPO
 
 
 def _normalise(spec: str) -> tuple:
-    name, ranges = re.match(r"([A-Za-z0-9_.\-]+)\s*(.*)", spec.strip()).groups()
+    """(name, version ranges) of a requirement; pip's extras ("[binary]") and comments drop."""
+    spec = spec.split("#", 1)[0]
+    name, ranges = re.match(r"([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*(.*)", spec.strip()).groups()
     return name.lower().replace("_", "-"), ranges.replace(" ", "")
 
 
