@@ -43,11 +43,11 @@ def cmd_examples(args) -> int:
 def score_tables(root: Path, students: list) -> dict:
     """{notebook: (functions, [(student, {function: [score, max]})])} from the gradebook."""
     known = course.student_functions(root)
+    db_url = _db_url(root)  # read from nbgrader_config.py once, not per student
     tables: dict = {}
     for student in students:
         per_notebook = defaultdict(lambda: defaultdict(lambda: [0.0, 0.0]))
-        for (notebook, grade_id), (score, max_score) in course.cell_scores(_db_url(root),
-                                                                            student).items():
+        for (notebook, grade_id), (score, max_score) in course.cell_scores(db_url, student).items():
             cell = per_notebook[notebook][course.function_of(grade_id, known)]
             cell[0] += score or 0.0
             cell[1] += max_score

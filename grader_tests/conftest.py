@@ -10,6 +10,7 @@ import fnmatch
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -51,9 +52,15 @@ def pytest_sessionstart(session):
                                 f"confined here ({sandbox._userns_problem() or 'not Linux'})")
 
 
-def copy_course(dest: Path) -> Path:
+def copy_course(dest: Path, only: str | None = None) -> Path:
+    """The course in `dest`; only: keep this instructor notebook alone in source/ (a test
+    that grades one notebook then generates only that one)."""
     for name in ("source", "release", "grader_tests"):
         shutil.copytree(REPO / name, dest / name, ignore=_skip_unselected)
+    if only is not None:
+        for path in (dest / "source" / course.ASSIGNMENT).glob("*.ipynb"):
+            if path.stem != only:
+                path.unlink()
     shutil.copy(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
     if not sandbox.available():  # the examples that need the sandbox are left out (`usable`);
         with open(dest / "nbgrader_config.py", "a") as config:   # the rest are the course's own
@@ -178,8 +185,15 @@ def outputs_of(root: Path, student: str, notebook: str, grade_ids) -> str:
     return "\n".join(shown)
 
 
-def scores_of(root: Path, student: str, notebook: str) -> dict:
-    """{grade_id: score} of one notebook of a student's autograded submission."""
+def scores_of(root: Path, student: str, notebook: str, db_url: str | None = None) -> dict:
+    """{grade_id: score} of one notebook of a student's autograded submission (in the course's
+    SQLite gradebook, or the one db_url names)."""
     return {grade_id: score for (nb, grade_id), (score, _) in
-            course.cell_scores("sqlite:///" + str(root / "gradebook.db"), student).items()
+            course.cell_scores(db_url or "sqlite:///" + str(root / "gradebook.db"), student).items()
             if nb == notebook}
+
+
+def accelkit_cli(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """`accelkit --root ROOT ARGS`, as an instructor runs it."""
+    return subprocess.run([sys.executable, "-m", "accelkit.cli", "--root", str(root), *args],
+                          capture_output=True, text=True)

@@ -12,14 +12,13 @@ import os
 import pwd
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from accelkit import course
-from conftest import SELECTED, copy_course, nbgrader, usable
+from conftest import SELECTED, accelkit_cli, copy_course, nbgrader, scores_of, usable
 
 NOTEBOOK = "01_roofline"
 STUDENTS = ("reference", "stub", "roofline_wrong_answers")
@@ -69,10 +68,7 @@ def postgres_url():
 
 @pytest.mark.skipif(SELECTED and NOTEBOOK not in SELECTED, reason=f"{NOTEBOOK} not selected")
 def test_a_course_graded_into_postgresql_gets_the_examples_exact_scores(tmp_path, postgres_url):
-    root = copy_course(tmp_path)
-    for nb in (root / "source" / course.ASSIGNMENT).glob("*.ipynb"):
-        if nb.stem != NOTEBOOK:
-            nb.unlink()
+    root = copy_course(tmp_path, only=NOTEBOOK)
     with open(root / "nbgrader_config.py", "a") as config:
         config.write(f"\nc.CourseDirectory.db_url = {postgres_url!r}\n")
     nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
@@ -80,16 +76,13 @@ def test_a_course_graded_into_postgresql_gets_the_examples_exact_scores(tmp_path
                 if e.notebook == NOTEBOOK and e.student in STUDENTS and usable(e)]
     assert len(examples) == len(STUDENTS)
     course.place_examples(root, examples)
-    graded = subprocess.run([sys.executable, "-m", "accelkit.cli", "--root", str(root), "grade"],
-                            capture_output=True, text=True)
+    graded = accelkit_cli(root, "grade")
     assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
     assert not (root / "gradebook.db").exists()  # nothing went to a SQLite file
     for example in examples:
-        scores = {grade_id: score for (nb, grade_id), (score, _) in
-                  course.cell_scores(postgres_url, example.student).items() if nb == NOTEBOOK}
+        scores = scores_of(root, example.student, NOTEBOOK, db_url=postgres_url)
         assert scores == pytest.approx(example.expected), example.student
-    table = subprocess.run([sys.executable, "-m", "accelkit.cli", "--root", str(root), "scores"],
-                           capture_output=True, text=True)
+    table = accelkit_cli(root, "scores")
     # the table reads the same gradebook (names are cut to the column's width)
     assert table.returncode == 0 and all(s[:6] in table.stdout for s in STUDENTS), table.stdout
     assert (root / "grades.csv").read_text().count("\n") >= len(STUDENTS)

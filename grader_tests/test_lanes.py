@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 
 from accelkit import course
-from conftest import SELECTED, copy_course, nbgrader, usable
+from conftest import SELECTED, accelkit_cli, copy_course, nbgrader, scores_of, usable
 
 NOTEBOOK = "01_roofline"
 
@@ -29,22 +27,16 @@ def test_two_lanes_of_one_cpu_give_every_example_its_exact_scores(tmp_path):
     """Every example of 01 graded with two lanes of one CPU each into one SQLite gradebook:
     the same scores as the examples expect (those of one lane), both lanes used, each
     grader and its workers on its own CPU."""
-    root = copy_course(tmp_path)
-    for nb in (root / "source" / course.ASSIGNMENT).glob("*.ipynb"):
-        if nb.stem != NOTEBOOK:
-            nb.unlink()
+    root = copy_course(tmp_path, only=NOTEBOOK)
     nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
     examples = [e for e in course.load_examples(root / "grader_tests" / "submissions")
                 if e.notebook == NOTEBOOK and usable(e)]
     course.place_examples(root, examples)
-    proc = subprocess.run([sys.executable, "-m", "accelkit.cli", "--root", str(root), "grade",
-                           "--lanes", "2"], capture_output=True, text=True)
+    proc = accelkit_cli(root, "grade", "--lanes", "2")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    db_url = "sqlite:///" + str(root / "gradebook.db")
     for example in examples:
-        scores = {grade_id: score for (nb, grade_id), (score, _) in
-                  course.cell_scores(db_url, example.student).items() if nb == NOTEBOOK}
-        assert scores == pytest.approx(example.expected), example.student
+        assert scores_of(root, example.student, NOTEBOOK) == pytest.approx(example.expected), \
+            example.student
     expected = [", ".join(map(str, sorted(cpus))) for cpus in course.lane_cpus(2)]
     lanes = re.findall(r"lane (\d) \(CPU ([\d, ]+)\): (\d+) submissions", proc.stdout)
     assert [(n, c) for n, c, _ in lanes] == [("1", expected[0]), ("2", expected[1])], proc.stdout

@@ -12,8 +12,8 @@ from nbgrader.api import Gradebook
 
 from accelkit import course
 from accelkit.grading import sandbox
-from conftest import (CALL_TIMEOUT_S, FAST_LIMITS, REPO, SELECTED, SUBMISSIONS, copy_course,
-                      example_id, nbgrader, outputs_of, scores_of, usable)
+from conftest import (CALL_TIMEOUT_S, FAST_LIMITS, REPO, SELECTED, SUBMISSIONS, accelkit_cli,
+                      copy_course, example_id, nbgrader, outputs_of, scores_of, usable)
 
 EXAMPLES = sorted((e for e in course.load_examples(SUBMISSIONS) if usable(e)), key=example_id)
 NOTEBOOKS = sorted(p.stem for p in (REPO / "source" / course.ASSIGNMENT).glob("*.ipynb")
@@ -132,16 +132,9 @@ def test_feedback_shows_results_but_not_hidden_test_source(graded_course):
     assert "seed=200" not in html and "HIDDEN TESTS" not in html   # but not their source
 
 
-def _accelkit(root, *args):
-    import subprocess
-    import sys
-    return subprocess.run([sys.executable, "-m", "accelkit.cli", "--root", str(root), *args],
-                          capture_output=True, text=True)
-
-
 def test_instructor_solutions_pass_nbgrader_validate(tmp_path):
     root = copy_course(tmp_path)
-    proc = _accelkit(root, "validate")
+    proc = accelkit_cli(root, "validate")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -149,15 +142,12 @@ def test_instructor_solutions_pass_nbgrader_validate(tmp_path):
 def test_validate_fails_on_an_error_in_a_teaching_cell(tmp_path):
     """A demo cell that raises (as 01's roofline table once did with every solution in place)
     fails `accelkit validate`, although no test cell fails."""
-    root = copy_course(tmp_path)
-    for path in (root / "source" / course.ASSIGNMENT).glob("*.ipynb"):
-        if path.stem != "01_roofline":
-            path.unlink()
+    root = copy_course(tmp_path, only="01_roofline")
     path = root / "source" / course.ASSIGNMENT / "01_roofline.ipynb"
     nb = nbformat.read(path, 4)
     nb.cells.append(nbformat.v4.new_code_cell("def total():\n    s += 1\ntotal()"))
     nbformat.write(nb, path)
-    proc = _accelkit(root, "validate")
+    proc = accelkit_cli(root, "validate")
     assert proc.returncode == 1 and "FAILED 01_roofline.ipynb" in proc.stdout
     assert "UnboundLocalError" in proc.stdout
 
@@ -169,7 +159,7 @@ def test_batch_grading_reports_failures_and_goes_on(tmp_path, examples):
     chosen = [e for e in examples if e.notebook == "02_blocked_matmul"
               and e.student in ("malformed", "edge_bug")]
     course.place_examples(root, chosen)
-    proc = _accelkit(root, "grade")
+    proc = accelkit_cli(root, "grade")
     assert proc.returncode == 1
     assert "graded 1 of 2 submissions" in proc.stdout and "FAILED malformed" in proc.stdout
     assert (root / "grades.csv").exists() and (root / "feedback" / "edge_bug").is_dir()
@@ -208,7 +198,7 @@ def test_cells_that_reach_for_the_engine_are_flagged_for_review(graded_course):
     assert flagged_cells(root, "reference", "01_roofline") == {}
     assert ("flagged for review: cell measure_peak_gflops of 01_roofline uses importlib"
             in proc.stderr + proc.stdout)
-    scores = _accelkit(root, "scores").stdout
+    scores = accelkit_cli(root, "scores").stdout
     assert ("flagged for review: roofline_reuses_grader, cell measure_peak_gflops of 01_roofline "
             "uses importlib" in scores)
     assert "flagged for review: reference," not in scores
@@ -230,11 +220,8 @@ def test_where_no_sandbox_can_confine_nothing_is_graded(tmp_path):
     import subprocess
     import sys
 
-    root = copy_course(tmp_path)
+    root = copy_course(tmp_path, only="04_alignment")
     shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")  # mode "auto"
-    for nb in (root / "source" / course.ASSIGNMENT).glob("*.ipynb"):
-        if nb.stem != "04_alignment":
-            nb.unlink()
     nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
     reference = [e for e in EXAMPLES if e.notebook == "04_alignment" and e.student == "reference"]
     course.place_examples(root, reference)
@@ -321,10 +308,7 @@ def test_grading_time_is_bounded_whatever_the_submission_does(tmp_path):
     notebook is graded within them: the cell that spent its budget and the cells after the
     notebook's ran out score 0 and say why, the kernel run notes where it stopped."""
     import re
-    root = copy_course(tmp_path)
-    for nb in (root / "source" / course.ASSIGNMENT).glob("*.ipynb"):
-        if nb.stem != "02_blocked_matmul":
-            nb.unlink()
+    root = copy_course(tmp_path, only="02_blocked_matmul")
     nbgrader(root, "generate_assignment", course.ASSIGNMENT, "--force")
     slow = course.Example(
         "02_blocked_matmul", "forgot_njit", "pure-Python loops", expected={}, cells={
