@@ -125,3 +125,25 @@ def test_the_training_loop_closes_what_it_stops_early():
     assert drain_items(items(), lambda x: x * 2, stop_after=3) == [0, 2, 4]
     assert closed == [True]
     assert drain_items(iter([1, 2]), str) == ["1", "2"]
+
+
+def test_the_trusted_loader_reads_shards_from_many_threads_without_parsing(monkeypatch):
+    """numpy parses a .npy header with ast.literal_eval, which CPython 3.11 cannot run in
+    several threads at once (a SystemError an honest loader once got in grading): the
+    trusted loader parses every header once, when built, and its calls parse nothing."""
+    import ast
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from accelkit.exercises.pipeline import ShardSet
+
+    recipe = ShardSet(count=12, images=2, size=8)
+    load = recipe.build()
+    parsed = []
+    monkeypatch.setattr(ast, "literal_eval", lambda *a: parsed.append(a))
+    with ThreadPoolExecutor(4) as pool:
+        items = list(pool.map(load, list(range(12)) * 4))
+    assert not parsed, "load(i) parsed a .npy header: it must use the layout read when built"
+    for i, item in enumerate(items):
+        np.testing.assert_array_equal(item, recipe.item(i % 12))

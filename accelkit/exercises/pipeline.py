@@ -68,18 +68,39 @@ def write_shards(folder: str, count: int, images: int = 32, size: int = 64,
     return paths
 
 
+def _array_layout(path: str) -> tuple:
+    """(offset of the data, dtype, shape) of a .npy file, read once in the building thread.
+
+    numpy parses a .npy header with `ast.literal_eval`, and CPython 3.11's AST conversion
+    keeps one recursion counter per interpreter: threads parsing at once can fail with
+    "SystemError: AST constructor recursion depth mismatch". The loader therefore reads
+    each header once here and the data, in the workers, with `np.fromfile` (what `np.load`
+    itself does for a file on disk)."""
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}[version]
+        shape, fortran_order, dtype = read_header(f)
+        if fortran_order:
+            raise ValueError(f"{path}: Fortran order is not expected in a shard")
+        return f.tell(), dtype, shape
+
+
 class ShardLoader:
     """load(i): read shard i from disk and decode it (a new float32 array each call)."""
 
     def __init__(self, paths: list, fail_on: int | None, stagger_s: float = 0.0):
         self.paths, self.fail_on, self.stagger_s = paths, fail_on, stagger_s
+        self.layouts = [_array_layout(path) for path in paths]
 
     def __call__(self, index):
         if index == self.fail_on:
             raise ShardError(f"shard {index} is corrupt")
         if self.stagger_s:  # a slow disk for some shards: later ones may be ready first
             time.sleep(self.stagger_s * ((7 * index) % 5) / 4)
-        return decode(np.load(self.paths[index]))
+        offset, dtype, shape = self.layouts[index]
+        raw = np.fromfile(self.paths[index], dtype=dtype, count=math.prod(shape), offset=offset)
+        return decode(raw.reshape(shape))
 
     def __repr__(self) -> str:
         return f"<load: {len(self.paths)} shards>"
