@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import queue
 import sys
-import threading
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -177,14 +174,16 @@ def sandbox_mode(root: Path) -> str:
 
 
 def cmd_grade(args) -> int:
-    """Autograde every submission in submitted/, one after another on each grading lane
-    (`--lanes`: side by side on disjoint CPUs; timings never overlap inside a lane), then
-    write feedback and grades.csv; nbgrader's log of each submission goes to logs/. Exits 1
-    when any submission could not be graded."""
+    """Autograde every submission in submitted/ on grading lanes (Dask workers that grade one
+    submission at a time: a LocalCluster of `--lanes` on this machine's CPUs, or the workers
+    of `--scheduler`), then write feedback and grades.csv; nbgrader's log of each submission
+    goes to logs/, its status to logs/batch.json (a restart grades only what is missing,
+    changed or not graded). Exits 1 when any submission was not graded."""
     from rich.console import Console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
 
+    from accelkit import batch
     from accelkit.grading import calibration
 
     console = Console()
@@ -196,94 +195,70 @@ def cmd_grade(args) -> int:
         console.print(f"[bold yellow]warning[/]: {problem}")
     students = sorted(p.name for p in (args.root / "submitted").iterdir()
                       if (p / course.ASSIGNMENT).is_dir())
+    scheduler = args.scheduler or _course_setting(args.root, "AccelkitGrade", "scheduler", None)
     lanes = args.lanes or int(_course_setting(args.root, "AccelkitGrade", "lanes", 1))
+    db_url = _db_url(args.root)
     try:
-        cpu_sets = course.lane_cpus(lanes) if lanes > 1 else [None]
+        cpu_sets = course.lane_cpus(lanes) if lanes > 1 and not scheduler else [None]
     except ValueError as err:
         console.print(f"[bold red]not grading[/]: {err}")
         return 2
-    db_url = _db_url(args.root)
+    if scheduler and db_url.startswith("sqlite:"):
+        console.print(f"[bold red]not grading[/]: the workers of {scheduler} grade into the "
+                      "course's gradebook, which is a SQLite file here; point "
+                      "c.CourseDirectory.db_url at a server they all reach (PostgreSQL, see "
+                      "the README's \"Grading a large course\")")
+        return 2
     course.register_students(db_url, students)  # before any grader starts
-    if lanes > 1:
+    if len(cpu_sets) > 1:
         course.share_sqlite(db_url)
-    failed = {}
-    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn()]
-    unconfined = ["--Sandbox.mode=off"] if args.unconfined else []
+    unconfined = ("--Sandbox.mode=off",) if args.unconfined else ()
     if not unconfined and not sandbox.available() and sandbox_mode(args.root) != "off":
         console.print("[bold red]" + sandbox.REFUSAL.format(user=getpass.getuser()) + "[/]")
-    logs = args.root / "logs"
-    logs.mkdir(exist_ok=True)
-
-    def autograde(student: str, cpus: set | None = None) -> None:
-        proc = course.run_nbgrader(args.root, "autograde", course.ASSIGNMENT, "--student", student,
-                                   "--force", *unconfined, cpus=cpus)
-        (logs / f"autograde-{student}.log").write_text(proc.stderr)
-        if sandbox.REFUSAL[:40] in proc.stderr:
-            failed[student] = "not graded: no sandbox on this machine (see the message above)"
-        elif proc.returncode != 0 or "There was an error processing assignment" in proc.stderr:
-            errors = [line for line in proc.stderr.splitlines() if "| ERROR]" in line]
-            failed[student] = "\n".join(errors[-3:]) or proc.stderr[-500:]
-
-    pending = queue.SimpleQueue()
-    for student in students:
-        pending.put(student)
-    current: dict = {}
-    done: dict = {lane: [] for lane in range(len(cpu_sets))}
-
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn()]
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("autograding", total=len(students))
 
-        def lane(number: int, cpus: set | None) -> None:
-            """One grader at a time on this lane's CPUs: its timings never overlap."""
-            while True:
-                try:
-                    student = pending.get_nowait()
-                except queue.Empty:
-                    current.pop(number, None)
-                    return
-                current[number] = student
-                progress.update(task, description="autograding " + " · ".join(
-                    (f"lane {n + 1}: " if len(cpu_sets) > 1 else "") + s
-                    for n, s in sorted(current.items())))
-                started = time.monotonic()
-                try:
-                    autograde(student, cpus)
-                except Exception as err:  # noqa: BLE001 - one submission, not the batch
-                    failed[student] = f"the grader could not run: {type(err).__name__}: {err}"
-                done[number].append(time.monotonic() - started)
-                progress.advance(task)
+        def on_result(outcome) -> None:
+            progress.console.print(f"{outcome.status:>12}  {outcome.student}  "
+                                   f"{outcome.lane}  {outcome.seconds:.0f} s")
+            progress.advance(task)
 
-        threads = [threading.Thread(target=lane, args=(n, cpus), name=f"lane-{n + 1}")
-                   for n, cpus in enumerate(cpu_sets)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        try:
+            outcomes, statuses = batch.grade(args.root, students, db_url, lanes=lanes, cpu_sets=cpu_sets,
+                                   scheduler=scheduler, force=args.force,
+                                   timeout_s=args.timeout, extra_args=unconfined,
+                                   report=progress.console.print, on_result=on_result)
+        except (OSError, RuntimeError) as err:
+            console.print(f"[bold red]not grading[/]: {err}")
+            return 2
+        progress.update(task, completed=len(students))
     if len(cpu_sets) > 1:
         for number, cpus in enumerate(cpu_sets):
-            console.print(f"lane {number + 1} (CPU {', '.join(map(str, sorted(cpus)))}): "
-                          f"{len(done[number])} submissions in {sum(done[number]):.0f} s")
-    # A busy machine makes a speed check say "not measured": those submissions are graded
-    # once more at the end of the batch, and named in the summary if it happens again.
-    unmeasured = {}
-    for student in [s for s in students if s not in failed and course.not_measured(args.root, s)]:
-        console.print(f"regrading {student}: the machine was busy during a speed test")
-        autograde(student)
-        if course.not_measured(args.root, student):
-            unmeasured[student] = course.not_measured(args.root, student)
-    console.print(f"graded {len(students) - len(failed)} of {len(students)} submissions")
+            lane = f"lane {number + 1} (CPU {', '.join(map(str, sorted(cpus)))})"
+            times = [o.seconds for o in outcomes.values() if o.lane == lane]
+            console.print(f"{lane}: {len(times)} submissions in {sum(times):.0f} s")
+    ended = {s: statuses[s]["status"] for s in students}
+    graded = sum(1 for status in ended.values() if status == batch.GRADED)
+    console.print(f"graded {graded} of {len(students)} submissions")
+    failed = {}
     for step in (("generate_feedback", course.ASSIGNMENT, "--force"), ("export",)):
         proc = course.run_nbgrader(args.root, *step)
         if proc.returncode != 0:
             failed[f"nbgrader {step[0]}"] = proc.stderr[-500:]
-    console.print("feedback in feedback/, grades in grades.csv")
+    console.print("feedback in feedback/, grades in grades.csv, statuses in "
+                  f"{batch.STATUS_FILE}")
+    for student, status in ended.items():
+        reason = statuses[student].get("reason", "")
+        if status in (batch.FAILED, batch.TIMED_OUT):
+            console.print(f"[red]{status.upper()}[/red] {student}:\n{reason}")
+        elif status == batch.NOT_MEASURED:
+            console.print(f"[yellow]NOT MEASURED[/yellow] {student} (regrade on a quiet "
+                          f"machine): {reason}")
     for who, why in failed.items():
         console.print(f"[red]FAILED[/red] {who}:\n{why}")
-    for who, cells in unmeasured.items():
-        console.print(f"[yellow]NOT MEASURED[/yellow] {who} (regrade on a quiet machine): "
-                      + ", ".join(cells))
-    return 1 if failed or unmeasured else 0
+    return 1 if failed or graded < len(students) else 0
 
 
 def cmd_validate(args) -> int:
@@ -319,6 +294,15 @@ def main(argv=None) -> int:
     grade.add_argument("--lanes", type=int, default=0, help=(
         "grade N submissions side by side, each on its own share of the CPUs (default: "
         "c.AccelkitGrade.lanes of nbgrader_config.py, else 1)"))
+    grade.add_argument("--scheduler", help=(
+        "grade on the workers of this Dask scheduler (tcp://HOST:8786, or a scheduler file "
+        "*.json); each worker is a grading lane started with `--nthreads 1 --resources lane=1` "
+        "(default: c.AccelkitGrade.scheduler, else a local cluster of --lanes)"))
+    grade.add_argument("--force", action="store_true", help=(
+        "grade every submission again, not only those missing, changed or not graded"))
+    grade.add_argument("--timeout", type=float, help=(
+        "seconds one submission may take before it is stopped and reported 'timed out' "
+        "(default: c.AccelkitGrade.submission_timeout, else the grading budgets' worst case)"))
     grade.add_argument("--unconfined", action="store_true", help=(
         "grade without the sandbox (--Sandbox.mode=off): only for code you trust, such as the "
         "course's example submissions where no sandbox is available"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -119,25 +120,49 @@ def place_examples(root: Path, examples: list, submitted: Path | None = None) ->
     return sorted(set(students))
 
 
-# nbgrader on a set of CPUs: the affinity mask is set, then nbgrader replaces this process
-_ON_CPUS = ("import os, sys; os.sched_setaffinity(0, {cpus}); "
-            "os.execv(sys.executable, [sys.executable, '-m', 'nbgrader', *sys.argv[1:]])")
+# nbgrader started through this: on Linux it dies with the process that started it (a killed
+# Dask worker or `accelkit grade` leaves no grader behind), optionally on a set of CPUs, and
+# then nbgrader replaces this process
+_TRAMPOLINE = """import os, sys
+if sys.platform.startswith("linux"):
+    import ctypes, signal
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != {parent}:
+        sys.exit("the process that started nbgrader has ended")
+cpus = {cpus}
+if cpus:
+    os.sched_setaffinity(0, cpus)
+os.execv(sys.executable, [sys.executable, "-m", "nbgrader", *sys.argv[1:]])
+"""
 
 
-def run_nbgrader(root: Path, *args: str, cpus: set | None = None) -> subprocess.CompletedProcess:
+def run_nbgrader(root: Path, *args: str, cpus: set | None = None,
+                 timeout: float | None = None) -> subprocess.CompletedProcess:
     """`nbgrader ARGS` in course folder `root`, with this environment's bin/ first on PATH
     (nbgrader runs `alembic` from there when it creates a gradebook). cpus: run it, and every
     process it starts, on these CPUs only, with numba's and BLAS's threads sized to them (a
-    grading lane)."""
+    grading lane). timeout: past it, nbgrader and its whole session are killed and
+    `subprocess.TimeoutExpired` is raised (with what it printed)."""
     env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable),
                                                  os.environ.get("PATH", "")]))
-    command = [sys.executable, "-m", "nbgrader", *args]
     if cpus:
         threads = str(len(cpus))
         env.update(NUMBA_NUM_THREADS=threads, OMP_NUM_THREADS=threads,
                    OPENBLAS_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
-        command = [sys.executable, "-c", _ON_CPUS.format(cpus=sorted(cpus)), *args]
-    return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+    code = _TRAMPOLINE.format(parent=os.getpid(), cpus=sorted(cpus) if cpus else None)
+    command = [sys.executable, "-c", code, *args]
+    with subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except BaseException as stop:  # a timeout, or the caller interrupted
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            if isinstance(stop, subprocess.TimeoutExpired):
+                raise subprocess.TimeoutExpired(args, timeout, out, err) from None
+            raise
+    return subprocess.CompletedProcess(["nbgrader", *args], proc.returncode, out, err)
 
 
 def function_of(grade_id: str, functions=()) -> str:

@@ -7,10 +7,13 @@ per test session and the tests then read the gradebook.
 from __future__ import annotations
 
 import fnmatch
+import glob
 import os
+import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -197,3 +200,50 @@ def accelkit_cli(root: Path, *args: str) -> subprocess.CompletedProcess:
     """`accelkit --root ROOT ARGS`, as an instructor runs it."""
     return subprocess.run([sys.executable, "-m", "accelkit.cli", "--root", str(root), *args],
                           capture_output=True, text=True)
+
+
+def _postgres_bin() -> Path | None:
+    """The folder of initdb, pg_ctl and createdb: the distribution's newest, else PATH's."""
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if versions:
+        return Path(versions[-1]).parent
+    found = shutil.which("pg_ctl")
+    return Path(found).parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A fresh PostgreSQL server on a unix socket in a private folder, started once per
+    session; calling it with a name creates that database and returns its
+    postgresql+psycopg:// URL. The server runs as the user `postgres` where the tests run as
+    root (it refuses root)."""
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        if os.environ.get("ACCELKIT_REQUIRE_POSTGRES"):
+            pytest.fail("ACCELKIT_REQUIRE_POSTGRES is set, but PostgreSQL is not installed "
+                        "(apt-get install postgresql)")
+        pytest.skip("PostgreSQL is not installed here (CI installs it)")
+    user = "postgres" if os.geteuid() == 0 else None
+    folder = tempfile.mkdtemp(prefix="accelkit-pg-")
+    if user:
+        entry = pwd.getpwnam(user)
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+    data, log = os.path.join(folder, "data"), os.path.join(folder, "server.log")
+
+    def run(*cmd):
+        return subprocess.run([str(bin_dir / cmd[0]), *cmd[1:]], user=user, cwd=folder,
+                              capture_output=True, text=True, check=True)
+
+    def new_database(name: str) -> str:
+        run("createdb", "-h", folder, "-U", "grader", name)
+        return f"postgresql+psycopg://grader@/{name}?host={folder}"
+
+    run("initdb", "-D", data, "-U", "grader", "-A", "trust", "--no-sync", "-E", "UTF8")
+    run("pg_ctl", "-D", data, "-l", log, "-w", "-o",
+        f"-k {folder} -c listen_addresses='' -c fsync=off", "start")
+    try:
+        yield new_database
+    finally:
+        subprocess.run([str(bin_dir / "pg_ctl"), "-D", data, "-m", "immediate", "stop"],
+                       user=user, capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
