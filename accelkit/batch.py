@@ -235,7 +235,7 @@ def cluster(scheduler: str | None, lanes: int, cpu_sets: list):
 
     if scheduler is None:
         with LocalCluster(n_workers=lanes, threads_per_worker=1, processes=True,
-                          resources={LANE: 1}, dashboard_address=None, memory_limit=0,
+                          resources={LANE: 1}, dashboard_address=":0", memory_limit=0,
                           silence_logs=logging.ERROR) as local, Client(local) as client:
             names = {n: sorted(cpus) for n, cpus in enumerate(cpu_sets) if cpus}
             yield client, names, True
