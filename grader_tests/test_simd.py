@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,3 +114,42 @@ def test_alignment_probe_reads_layouts_in_the_student_worker():
         with pytest.raises(AssertionError, match="not 4096-byte aligned"):
             alignment.check_aligned_empty(ns["lucky"], [(i,) for i in range(1, 9)],
                                           alignments=[4096])
+
+
+ASM_FIXTURES = sorted((Path(__file__).parent / "fixtures" / "asm").glob("*.s"))
+
+
+def _labelled(path: Path) -> bool:
+    """Whether the trusted kernel a fixture was compiled from vectorizes (its KERNELS label)."""
+    _, name, _ = path.stem.split("-")
+    return simd.KERNELS[name][1]
+
+
+@pytest.mark.parametrize("path", ASM_FIXTURES, ids=lambda p: p.stem)
+def test_the_structural_simd_check_reads_both_families(path):
+    """Real compiler output of the trusted kernels for AArch64 (NEON, Apple's syntax, SVE) and
+    x86-64 (AVX2, AVX-512), made by fixtures/asm/make_fixtures.py: the grader's check finds
+    loops and finds packed arithmetic exactly in the kernels labelled as vectorizing, so a
+    grading server of either family grades is_simd_vectorized against true labels."""
+    report = simd.packed_simd_report(path.read_text())
+    assert report["loops"] > 0
+    assert bool(report["packed"]) == _labelled(path), report
+    family = path.stem.split("-")[0]
+    widths = {w.split()[-1] for w in report["packed"]}
+    assert widths <= {"neon": {"neon"}, "apple": {"neon"}, "sve": {"sve"},
+                      "avx2": {"xmm", "ymm"}, "avx512": {"xmm", "ymm", "zmm"}}[family]
+
+
+def test_the_instructors_detector_reads_both_families():
+    """The reference is_simd_vectorized of 03 (its assembly reader) on every fixture: a
+    student following it learns a tool that works on their Mac and on the grading server."""
+    import nbformat
+
+    from accelkit import course
+    nb = nbformat.read(Path(__file__).parents[1] / "source" / course.ASSIGNMENT
+                       / "03_vectorized_ops.ipynb", 4)
+    namespace: dict = {"numba": __import__("numba")}
+    exec(course.solution_sources(nb)["is_simd_vectorized"], namespace)
+    wrong = [p.stem for p in ASM_FIXTURES
+             if namespace["_packed_in_loop"](p.read_text()) != _labelled(p)]
+    assert ASM_FIXTURES and not wrong

@@ -70,21 +70,11 @@ def machine(name: str, **changes) -> dict:
 
 def machine_facts() -> dict:
     """This machine's facts, in the form `kernel_plan` takes."""
-    import llvmlite.binding as llvm
-
     from accelkit import student
 
-    model = platform.processor()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            model = next(line.split(":", 1)[1].strip() for line in cpuinfo
-                         if line.startswith(("model name", "Model")))
-    except (OSError, StopIteration):
-        pass
-    features = sorted(name for name, on in llvm.get_host_cpu_features().items() if on)
-    return {"arch": platform.machine(), "model": model or llvm.get_host_cpu_name(),
-            "features": features, "caches": student.cache_sizes(), "cores": student.cpu_count(),
-            "hostname": platform.node()}
+    return {"arch": platform.machine(), "model": student.cpu_model(),
+            "features": student.cpu_features(), "caches": student.cache_sizes(),
+            "cores": student.cpu_count(), "hostname": platform.node()}
 
 
 def expected_plan(facts: dict, dtype) -> dict:

@@ -16,8 +16,7 @@ import numpy as np
 
 from accelkit.grading.cases import build_all, describe, rowwise
 from accelkit.exercises.checks import _deferred, _verify_array, check_speedup
-from accelkit.grading.targets import RemoteFunction, as_target, reset_peak_rss
-from accelkit.grading.isolate import _proc_status
+from accelkit.grading.targets import RemoteFunction, as_target, local_peak
 from accelkit.student.tools import fast_exp
 
 __all__ = ["Rows", "Vector", "Shared", "fast_exp", "bias_gelu_unfused", "layernorm_unfused",
@@ -362,9 +361,8 @@ def _peak_extra(target, specs: list, kwargs: dict) -> tuple:
         return target.first_call_peak(specs, kwargs)
     target.call(specs, kwargs)  # warm-up: compilation and allocator growth are not counted
     args = build_all(specs)
-    base = reset_peak_rss("self")
-    result = target.fn(*args, **kwargs)
-    return result, specs, max(0, _proc_status("self", "VmHWM") - base), 0
+    result, extra = local_peak(lambda: target.fn(*args, **kwargs))
+    return result, specs, extra, 0
 
 
 def check_fused_memory(fn, specs: list, verify, kwargs=None, slack_mb: float = 8.0) -> None:

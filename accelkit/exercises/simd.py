@@ -4,7 +4,8 @@ product, and a detector of packed SIMD code.
 Two kinds of evidence that a kernel is SIMD code:
 
 * structure: its compiled assembly has packed vector arithmetic (``vmulps ymm``,
-  ``vaddpd zmm``...) inside a loop (`packed_simd_report`);
+  ``vaddpd zmm`` on x86-64, ``fadd v0.4s`` or ``fmla z0.s`` on AArch64...) inside a loop
+  (`packed_simd_report`);
 * speed: the *same* function, compiled once more with numba's loop and SLP vectorizers
   switched off (its scalar twin, in the same worker process), runs clearly slower on
   arrays that fit in cache (`check_simd_speedup`). A kernel that never vectorized runs
@@ -183,18 +184,50 @@ def kernel_case(name: str, n: int = 1000, dtype: str = "float32", seed: int = 0)
 
 
 # -- reading the assembly ----------------------------------------------------------------
+# Both families numba compiles for: x86-64 (SSE, AVX2, AVX-512: xmm/ymm/zmm registers) and
+# AArch64 (NEON: v registers with an arrangement such as v0.4s – or, in Apple's syntax,
+# fadd.4s v0 – and SVE: scalable z registers). grader_tests/fixtures/asm holds real AArch64
+# output of the trusted kernels below.
 _LABEL = re.compile(r"^(\.?[\w$.]+):")
-_JUMP = re.compile(r"^\s+j\w+\s+(\.?[\w$.]+)\s*$")
+# a jump to a label: x86 j<cc>/jmp; AArch64 b, b.<cc>, cbz/cbnz reg, tbz/tbnz reg, #bit
+_JUMP = re.compile(r"^\s+(?:j\w+|b(?:\.\w+)?|cbn?z\s+\w+,|tbn?z\s+\w+,\s*#\d+,)\s+(\.?[\w$.]+)\s*$")
 # packed arithmetic: float (…ps/…pd, not the bit-logic and/or/xor) or integer (vp…)
 _PACKED = re.compile(r"^\s+(v?(?:add|sub|mul|div|max|min|sqrt|fn?m(?:add|sub)\d*|hadd|cmp\w*)p[sd]"
                      r"|vp(?:add|sub|mull|max|min|cmp)\w*)\s+(.*)$")
+# AArch64 arithmetic (float or integer; not moves, loads, conversions or bit selects), whose
+# operands are vectors of several lanes: v0.4s / fadd.4s v0 (NEON), z0.s (SVE)
+_ARM_ARITHMETIC = re.compile(
+    r"^\s+(f?(?:add|sub|mul|div|max|min|maxnm|minnm|sqrt|abs|neg)|fn?ml[as]|fn?m(?:ad|sb)"
+    r"|f?cm(?:eq|ge|gt|le|lt|ne)|mla|mls|[su](?:max|min))(\.\d+[bhsd])?\s+(.*)$")
+_NEON_LANES = re.compile(r"\bv\d+\.(\d+)[bhsd]\b")
+_SVE_VECTOR = re.compile(r"\bz\d+\.[bhsd]\b")
+
+
+def _packed_instruction(line: str) -> str | None:
+    """"mnemonic width" of packed SIMD arithmetic on `line` (e.g. "vmaxps zmm", "fadd neon",
+    "fmla sve"), else None."""
+    m = _PACKED.match(line)
+    if m:
+        regs = re.findall(r"\b([xyz])mm\d+", m.group(2))
+        return f"{m.group(1)} {max(regs, key='xyz'.index, default='x')}mm"
+    m = _ARM_ARITHMETIC.match(line)
+    if m:
+        op, suffix, operands = m.groups()
+        if _SVE_VECTOR.search(operands):
+            return f"{op} sve"
+        lanes = [int(n) for n in _NEON_LANES.findall(operands)]
+        if suffix and re.match(r"v\d+\b", operands):   # Apple's syntax: fadd.4s v0, v1, v2
+            lanes.append(int(suffix[1:-1]))
+        if lanes and max(lanes) > 1:
+            return f"{op} neon"
+    return None
 
 
 def packed_simd_report(asm: str) -> dict:
-    """Packed SIMD arithmetic inside the loops of assembly text `asm`.
+    """Packed SIMD arithmetic inside the loops of assembly text `asm` (x86-64 or AArch64).
 
     A loop is a jump back to a label above it. Returns {"loops": count, "packed": sorted
-    instruction mnemonics with their widest register (e.g. "vmaxps zmm")}.
+    instruction mnemonics with their widest register (e.g. "vmaxps zmm", "fmla neon")}.
     """
     lines = asm.splitlines()
     labels = {}
@@ -209,11 +242,9 @@ def packed_simd_report(asm: str) -> dict:
     packed = set()
     for start, end in loops:
         for line in lines[start:end + 1]:
-            m = _PACKED.match(line)
-            if m:
-                regs = re.findall(r"\b([xyz])mm\d+", m.group(2))
-                width = max(regs, key="xyz".index, default="x") + "mm"
-                packed.add(f"{m.group(1)} {width}")
+            found = _packed_instruction(line)
+            if found:
+                packed.add(found)
     return {"loops": len(loops), "packed": sorted(packed)}
 
 

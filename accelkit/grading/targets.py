@@ -105,6 +105,52 @@ def reset_peak_rss(pid: str = "self") -> int:
     return _proc_status(pid, "VmRSS")
 
 
+def local_peak(call) -> tuple:
+    """(call(), the peak extra resident bytes of this process while it ran). Exact from /proc
+    on Linux; where there is no /proc (macOS, Windows: a student's laptop) the larger of
+    tracemalloc's peak (every numpy allocation) and the resident size psutil samples every
+    millisecond (allocations inside numba kernels too): close, not exact."""
+    try:
+        base = reset_peak_rss("self")
+    except OSError:
+        return _sampled_peak(call)
+    result = call()
+    return result, max(0, _proc_status("self", "VmHWM") - base)
+
+
+def _sampled_peak(call) -> tuple:
+    import threading
+    import tracemalloc
+
+    import psutil
+
+    process = psutil.Process()
+    base = process.memory_info().rss
+    peak = [base]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.001):
+            peak[0] = max(peak[0], process.memory_info().rss)
+
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    traced_before = tracemalloc.get_traced_memory()[0]
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        result = call()
+    finally:
+        done.set()
+        sampler.join()
+        traced_peak = tracemalloc.get_traced_memory()[1] - traced_before
+        if started:
+            tracemalloc.stop()
+    return result, max(0, max(peak[0], process.memory_info().rss) - base, traced_peak)
+
+
 class LocalTarget:
     """A live function in this process."""
 
@@ -127,9 +173,7 @@ class LocalTarget:
         warm-up call, so compilation is not counted)."""
         args = build_all(specs)
         self.fn(*args, **kwargs)
-        base = reset_peak_rss("self")
-        result = self.fn(*args, **kwargs)
-        return result, max(0, _proc_status("self", "VmHWM") - base)
+        return local_peak(lambda: self.fn(*args, **kwargs))
 
     def runner(self, specs: list, kwargs: dict, verify=None, usage: dict | None = None):
         """`run(repeat)`: seconds for `repeat` calls on the same inputs, built once (quick

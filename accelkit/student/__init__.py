@@ -15,13 +15,90 @@ import numpy as np
 
 def cpu_count() -> int:
     """Cores this process may run on (respects affinity masks and containers)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+# What each platform tells about its CPU. Linux: /proc/cpuinfo and sysfs; macOS: sysctl;
+# Windows: the platform module only. Tests fake these three readers.
+CPUINFO = Path("/proc/cpuinfo")
+SYSFS_CACHE = Path("/sys/devices/system/cpu/cpu0/cache")
+
+
+def _sysctl(name: str) -> str | None:
+    """`sysctl -n NAME` on macOS (None where it has no answer)."""
+    import subprocess
+    try:
+        out = subprocess.run(["sysctl", "-n", name], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def family() -> str:
+    """"x86-64", "ARM (AArch64)" or what the platform calls its processor."""
+    machine = platform.machine().lower()
+    if machine in ("x86_64", "amd64"):
+        return "x86-64"
+    if machine in ("arm64", "aarch64"):
+        return "ARM (AArch64)"
+    return machine or "unknown"
+
+
+def cpu_model() -> str:
+    """The CPU's name: /proc/cpuinfo (Linux), `sysctl machdep.cpu.brand_string` (macOS), the
+    platform module (Windows), else the name LLVM gives the host CPU (e.g. "apple-m1")."""
+    if platform.system() == "Darwin":
+        model = _sysctl("machdep.cpu.brand_string")
+        if model:
+            return model
+    try:
+        for line in CPUINFO.read_text().splitlines():
+            if line.startswith(("model name", "Model")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    if platform.system() == "Windows" and platform.processor():
+        return platform.processor()
+    import llvmlite.binding as llvm
+    return llvm.get_host_cpu_name() or platform.processor() or platform.machine() or "unknown"
+
+
+def cpu_features() -> list:
+    """The CPU features LLVM (numba's compiler) reports for this machine, sorted; on AArch64
+    NEON is always there, so it is listed even where LLVM reports nothing."""
+    import llvmlite.binding as llvm
+    try:
+        features = {name for name, on in llvm.get_host_cpu_features().items() if on}
+    except RuntimeError:  # LLVM has no feature list for some hosts (older macOS on arm64)
+        features = set()
+    if family() == "ARM (AArch64)":
+        features.add("neon")
+    return sorted(features)
+
+
+SIMD_EXTENSIONS = ("sse4.2", "avx", "avx2", "fma", "avx512f", "neon", "sve", "sve2")
+
+
+def simd_extensions() -> list:
+    """The SIMD extensions among `cpu_features()` that the notebooks talk about."""
+    features = set(cpu_features())
+    return [name for name in SIMD_EXTENSIONS if name in features]
 
 
 def cache_sizes() -> dict:
-    """{"L1d": bytes, "L2": bytes, "L3": bytes} of CPU 0, as far as the OS tells."""
+    """{"L1d": bytes, "L2": bytes, "L3": bytes} of one core, as far as the OS tells: sysfs on
+    Linux, sysctl on macOS (the performance cores of Apple silicon); {} where it does not."""
+    if platform.system() == "Darwin":
+        sizes = {}
+        for key, names in (("L1d", ("hw.perflevel0.l1dcachesize", "hw.l1dcachesize")),
+                           ("L2", ("hw.perflevel0.l2cachesize", "hw.l2cachesize")),
+                           ("L3", ("hw.l3cachesize",))):
+            value = next((v for v in map(_sysctl, names) if v and v.isdigit() and int(v)), None)
+            if value:
+                sizes[key] = int(value)
+        return sizes
     sizes = {}
-    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+    for index in sorted(SYSFS_CACHE.glob("index*")):
         try:
             level = (index / "level").read_text().strip()
             kind = (index / "type").read_text().strip()
@@ -36,18 +113,18 @@ def cache_sizes() -> dict:
 
 
 def machine_summary() -> str:
-    """A few lines describing the machine the numbers below were measured on."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    caches = ", ".join(f"{k} {v // 1024} KiB" for k, v in cache_sizes().items()) or "unknown"
-    return (f"CPU: {model}\ncores available: {cpu_count()}\ncaches (per core / shared): {caches}\n"
-            f"numpy {np.__version__}")
+    """A few lines describing the machine the numbers below were measured on (any platform;
+    what the OS does not tell is said to be unknown, with where to look)."""
+    import numba
+    caches = ", ".join(f"{k} {v // 1024} KiB" for k, v in cache_sizes().items())
+    if not caches:
+        where = {"Windows": "Task Manager > Performance > CPU shows them"}.get(
+            platform.system(), "`lscpu -C` may show them")
+        caches = f"not reported by this OS ({where})"
+    simd = ", ".join(simd_extensions()) or "none that LLVM reports"
+    return (f"CPU: {cpu_model()} ({family()}, {platform.system() or 'unknown OS'})\n"
+            f"cores available: {cpu_count()}\nSIMD extensions numba may use: {simd}\n"
+            f"caches (per core / shared): {caches}\nnumpy {np.__version__}, numba {numba.__version__}")
 
 
 def best_time(fn, *args, repeat: int = 5, **kwargs) -> float:
