@@ -9,7 +9,6 @@ from __future__ import annotations
 import fnmatch
 import glob
 import os
-import pwd
 import shutil
 import subprocess
 import sys
@@ -226,6 +225,7 @@ def postgres_server():
     user = "postgres" if os.geteuid() == 0 else None
     folder = tempfile.mkdtemp(prefix="accelkit-pg-")
     if user:
+        import pwd  # Unix only: conftest itself is imported on students' Windows too
         entry = pwd.getpwnam(user)
         os.chown(folder, entry.pw_uid, entry.pw_gid)
     data, log = os.path.join(folder, "data"), os.path.join(folder, "server.log")

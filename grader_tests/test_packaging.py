@@ -1,4 +1,5 @@
-"""The conda environment and the pip install ask for the same packages and versions."""
+"""The conda environment and the pip install ask for the same packages and versions, and the
+lowest-versions job tests the lower end of every range."""
 import re
 import tomllib
 
@@ -20,3 +21,14 @@ def test_environment_yml_matches_pyproject():
     conda.pop("python")
     conda.pop("pip")
     assert conda == pip_deps
+
+
+def test_the_lowest_versions_job_installs_every_range_at_its_lower_end():
+    """.ci/lowest.txt (the constraints of the versions job in .github/workflows/students.yml)
+    pins each dependency of pyproject.toml to the lowest version its range allows."""
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    lowest = {name: re.search(r">=([\w.]+)", ranges).group(1)
+              for name, ranges in map(_normalise, pyproject["project"]["dependencies"])}
+    pinned = dict(line.split("==") for line in (REPO / ".ci" / "lowest.txt").read_text().splitlines()
+                  if line and not line.startswith("#"))
+    assert pinned == lowest

@@ -34,6 +34,10 @@ class IsolationError(Exception):
     """The worker process itself failed: it crashed, exited or ran out of time."""
 
 
+class WorkerUnavailable(RuntimeError):
+    """This platform cannot start a worker process (Windows): the check says so and stops."""
+
+
 class TimeBudgetExceeded(IsolationError):
     """A grading time budget (`time_budget`: a test cell's, a notebook's) ran out."""
 
@@ -199,6 +203,11 @@ class Worker:
 
     # -- life cycle -------------------------------------------------------
     def start(self, timeout: float = DEFAULT_TIMEOUT_S) -> dict:
+        if sys.platform == "win32":
+            raise WorkerUnavailable(
+                "this check runs your function in a separate worker process, which accelkit "
+                "starts on Linux and macOS only: run the notebook in WSL 2 to see it here "
+                "(grading measures it on the grading machine either way)")
         parent_sock, child_sock = socket.socketpair()
         if self.workdir:  # a restart: the crashed worker's folder goes
             shutil.rmtree(self.workdir, ignore_errors=True)

@@ -20,11 +20,15 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import resource
 import shutil
 import signal
 import sys
 from pathlib import Path
+
+try:
+    import resource
+except ImportError:  # Windows: a student's laptop imports the checks, but never confines
+    resource = None
 
 from traitlets import Integer, Unicode
 from traitlets.config import Configurable
@@ -349,7 +353,12 @@ def apply(policy: dict, workdir: str) -> None:
             if policy.get("userns"):
                 raise
     for name, value in policy["limits"].items():
-        resource.setrlimit(getattr(resource, name), (value, value))
+        try:
+            resource.setrlimit(getattr(resource, name), (value, value))
+        except (ValueError, OSError, AttributeError):
+            if sys.platform.startswith("linux"):  # grading: every limit holds or nothing runs
+                raise
+            # a student's Mac may refuse a limit (RLIMIT_AS): its own checks run without it
     if policy.get("uid") is not None:
         os.setgroups([])
         os.setgid(policy["uid"])
