@@ -173,3 +173,16 @@ def test_a_check_that_needs_a_worker_says_why_on_windows(monkeypatch):
     monkeypatch.setattr(sys, "platform", "win32")
     with pytest.raises(WorkerUnavailable, match="Linux and macOS only: run the notebook in WSL 2"):
         Worker(("load_module", "math"), 512, label="student").start()
+
+
+def test_without_cpu_affinity_the_worker_limits_and_pinning_still_work(monkeypatch):
+    """macOS has no sched_getaffinity/sched_setaffinity: a worker's limits count os.cpu_count()
+    threads, and pinning two workers to one CPU becomes a no-op that reports no move."""
+    from accelkit.grading import isolate, sandbox
+    monkeypatch.delattr(os, "sched_getaffinity")
+    monkeypatch.delattr(os, "sched_setaffinity")
+    for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    assert sandbox.pool_threads() == os.cpu_count()
+    with isolate.on_one_cpu([]) as moved:
+        assert moved() is False

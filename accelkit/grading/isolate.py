@@ -146,6 +146,9 @@ def on_one_cpu(workers: list):
     worker starts inside the block inherit the CPU. Yields a function that says whether any
     thread of the workers left that CPU (a kernel that widened its own affinity) – then the
     measurement does not compare like with like."""
+    if not hasattr(os, "sched_setaffinity"):  # macOS: no CPU affinity; the OS places threads
+        yield lambda: False
+        return
     cpu = max(os.sched_getaffinity(0))
     pids = [w.pid for w in workers if w.alive()]
     before = {pid: _cpus_of(pid) or os.sched_getaffinity(0) for pid in pids}

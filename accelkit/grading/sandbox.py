@@ -169,7 +169,8 @@ def pool_threads() -> int:
     The limits grow with it, so that honest code runs on a grading server with many cores."""
     asked = [int(value) for name in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
              if (value := os.environ.get(name, "")).isdigit()]
-    return max([len(os.sched_getaffinity(0)), *asked])
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max([cpus or 1, *asked])
 
 
 def _processes_of(uid: int) -> int:
