@@ -265,16 +265,16 @@ def write_back(root: Path, outcome: Outcome) -> None:
 
 def grade(root: Path, students: list, db_url: str, *, lanes: int = 1, cpu_sets=None,
           scheduler: str | None = None, force: bool = False, timeout_s: float | None = None,
-          extra_args: tuple = (), report=print, on_result=None) -> tuple:
+          extra_args: tuple = (), report=print, on_result=None, on_running=None) -> tuple:
     """Grade `students`' submissions: ({student: Outcome} of this run, {student: saved status}
     of all of them, from logs/batch.json). A busy machine's "not measured" submissions get one
     more try at the end. `report(text)` says what happens; `on_result(outcome)` is called
-    after each result is saved."""
+    after each result is saved, `on_running({lane: student})` about once a second."""
     root = Path(root)
     material = course_material(root)
     run = _Run(root, db_url, Batch(root, batch_key(root, material, db_url)),
                {s: folder_files(root / "submitted" / s / course.ASSIGNMENT) for s in students},
-               timeout_s or submission_timeout(root), tuple(extra_args), on_result)
+               timeout_s or submission_timeout(root), tuple(extra_args), on_result, on_running)
     in_gradebook = graded_students(db_url)
     todo = [s for s in students if force or not run.batch.done(s, digest(run.submissions[s]))
             or s not in in_gradebook or not (root / "autograded" / s).is_dir()]
@@ -310,6 +310,7 @@ class _Run:
     timeout_s: float
     extra_args: tuple
     on_result: object
+    on_running: object
     outcomes: dict = field(default_factory=dict)
 
     def on(self, client, names: dict, shared: bool, material: dict) -> None:
@@ -319,8 +320,7 @@ class _Run:
 
     def round(self, students: list) -> list:
         """Grade `students` on the cluster; those not measured (a busy machine)."""
-        from distributed import as_completed
-        from distributed.scheduler import KilledWorker
+        from distributed import wait
 
         engine = engine_digest()
         futures = {self.client.submit(
@@ -329,24 +329,51 @@ class _Run:
             self.extra_args, resources={LANE: 1}, pure=False,
             key=f"grade-{s}-{os.urandom(4).hex()}"): s for s in students}
         unmeasured = []
-        for future in as_completed(futures):
-            student = futures[future]
+        pending = dict(futures)
+        while pending:
             try:
-                outcome = future.result()
-            except KilledWorker as err:
-                outcome = Outcome(student, FAILED, "the Dask workers grading it died again and "
-                                  f"again ({err}); see the workers' logs")
-            except Exception as err:  # noqa: BLE001 - one submission, not the batch
-                outcome = Outcome(student, FAILED,
-                                  f"the grader could not run: {type(err).__name__}: {err}")
-            outcome.digest = digest(self.submissions[student])
-            cells = unmeasured_cells(outcome.files) if outcome.status == GRADED else []
-            if cells:
-                outcome.status, outcome.reason = NOT_MEASURED, ", ".join(cells)
-                unmeasured.append(student)
-            write_back(self.root, outcome)
-            self.batch.record(outcome)
-            self.outcomes[student] = outcome
-            if self.on_result:
-                self.on_result(outcome)
+                done, _ = wait(list(pending), timeout=1, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                done = set()
+            if self.on_running:
+                self.on_running(self.running(pending))
+            for future in done:
+                student = pending.pop(future)
+                unmeasured += self.finish(student, future)
         return unmeasured
+
+    def running(self, pending: dict) -> dict:
+        """{lane: student} of the submissions being graded now."""
+        keys = {f.key: s for f, s in pending.items()}
+        names = {a: w.get("name") for a, w in self.client.scheduler_info()["workers"].items()}
+        now = {}
+        for address, tasks in self.client.processing().items():
+            for key in tasks:
+                if key in keys:
+                    name = names.get(address, address)
+                    lane = f"lane {int(name) + 1}" if name in self.names else str(name)
+                    now[lane] = keys[key]
+        return dict(sorted(now.items()))
+
+    def finish(self, student: str, future) -> list:
+        """Save one submission's result; [student] if the grader could not measure it."""
+        from distributed.scheduler import KilledWorker
+
+        try:
+            outcome = future.result()
+        except KilledWorker as err:
+            outcome = Outcome(student, FAILED, "the Dask workers grading it died again and "
+                              f"again ({err}); see the workers' logs")
+        except Exception as err:  # noqa: BLE001 - one submission, not the batch
+            outcome = Outcome(student, FAILED,
+                              f"the grader could not run: {type(err).__name__}: {err}")
+        outcome.digest = digest(self.submissions[student])
+        cells = unmeasured_cells(outcome.files) if outcome.status == GRADED else []
+        if cells:
+            outcome.status, outcome.reason = NOT_MEASURED, ", ".join(cells)
+        write_back(self.root, outcome)
+        self.batch.record(outcome)
+        self.outcomes[student] = outcome
+        if self.on_result:
+            self.on_result(outcome)
+        return [student] if cells else []

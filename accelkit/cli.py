@@ -182,6 +182,7 @@ def cmd_grade(args) -> int:
     from rich.console import Console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
+    from rich.table import Table
 
     from accelkit import batch
     from accelkit.grading import calibration
@@ -225,11 +226,16 @@ def cmd_grade(args) -> int:
                                    f"{outcome.lane}  {outcome.seconds:.0f} s")
             progress.advance(task)
 
+        def on_running(now: dict) -> None:
+            progress.update(task, description="autograding " + (" · ".join(
+                f"{lane}: {student}" for lane, student in now.items()) or "..."))
+
         try:
             outcomes, statuses = batch.grade(args.root, students, db_url, lanes=lanes, cpu_sets=cpu_sets,
                                    scheduler=scheduler, force=args.force,
                                    timeout_s=args.timeout, extra_args=unconfined,
-                                   report=progress.console.print, on_result=on_result)
+                                   report=progress.console.print, on_result=on_result,
+                                   on_running=on_running)
         except (OSError, RuntimeError) as err:
             console.print(f"[bold red]not grading[/]: {err}")
             return 2
@@ -241,6 +247,14 @@ def cmd_grade(args) -> int:
             console.print(f"{lane}: {len(times)} submissions in {sum(times):.0f} s")
     ended = {s: statuses[s]["status"] for s in students}
     graded = sum(1 for status in ended.values() if status == batch.GRADED)
+    summary = Table(title=f"{len(students)} submissions, {len(outcomes)} graded in this run")
+    for column in ("status", "submissions", "students"):
+        summary.add_column(column)
+    for status in (batch.GRADED, batch.NOT_MEASURED, batch.FAILED, batch.TIMED_OUT):
+        who = [s for s, st in ended.items() if st == status]
+        if who:
+            summary.add_row(status, str(len(who)), ", ".join(who[:6]) + (", ..." if len(who) > 6 else ""))
+    console.print(summary)
     console.print(f"graded {graded} of {len(students)} submissions")
     failed = {}
     for step in (("generate_feedback", course.ASSIGNMENT, "--force"), ("export",)):
