@@ -159,10 +159,15 @@ class TrainStep:
                              ).astype(np.float32)
         return _weights[key]
 
-    def __call__(self, batch) -> tuple:
+    def layer(self, batch) -> np.ndarray:
+        """The step's arithmetic: tanh(x W), one row of x per image of the batch."""
         x = np.asarray(batch).reshape(len(batch), -1)
         with _blas_one_thread():  # the step is one core's work; the loaders have the others
-            out = np.tanh(x @ self.weights(x.shape[1]))
+            return np.tanh(x @ self.weights(x.shape[1]))
+
+    def __call__(self, batch) -> tuple:
+        x = np.asarray(batch)
+        out = self.layer(x)
         if self.pause_s:
             time.sleep(self.pause_s)
         return float(x.sum(dtype=np.float64)), float(out.sum(dtype=np.float64))
@@ -207,8 +212,7 @@ def _verify_epoch(shards: ShardSet, step: TrainStep, what: str, results, keys=No
                              f"{' ...' if len(seen) > 12 else ''}, expected {keys[:12]}"
                              f"{' ...' if len(keys) > 12 else ''}\n  hint: {hint}")
     for i in random.sample(range(len(keys)), min(sampled, len(keys))):
-        x = shards.item(keys[i])
-        out = np.tanh(x.reshape(len(x), -1) @ step.weights(x[0].size))
+        out = step.layer(shards.item(keys[i]))
         if not math.isclose(results[i][1], float(out.sum(dtype=np.float64)), rel_tol=1e-3,
                             abs_tol=1e-3):
             raise AssertionError(f"{what}: the training step on item {i} did not compute what "
