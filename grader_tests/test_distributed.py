@@ -135,7 +135,7 @@ def test_a_dask_cluster_grades_into_postgresql_and_a_killed_lane_loses_nothing(
             example.expected), example.student
     ended = statuses(root)
     assert {s: e["status"] for s, e in ended.items()} == {e.student: "graded" for e in examples}
-    results = re.findall(r"^\s*graded\s+(\S+)\s", out, re.M)  # one line per result received
+    results = re.findall(r"^\s+graded  (\S+)  ", out, re.M)  # one line per result received
     assert sorted(results) == sorted(e.student for e in examples), "a submission came back twice"
     survivor = next(n for n in workers if n != name)
     assert any(survivor in e["lane"] for e in ended.values())
