@@ -156,13 +156,30 @@ def run_nbgrader(root: Path, *args: str, cpus: set | None = None,
         try:
             out, err = proc.communicate(timeout=timeout)
         except BaseException as stop:  # a timeout, or the caller interrupted
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            out, err = proc.communicate()
+            _kill_tree(proc.pid)
+            try:
+                out, err = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:  # a process we could not reach holds the pipes
+                out, err = "", ""
             if isinstance(stop, subprocess.TimeoutExpired):
                 raise subprocess.TimeoutExpired(args, timeout, out, err) from None
             raise
     return subprocess.CompletedProcess(["nbgrader", *args], proc.returncode, out, err)
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL a process, its session and every process below it (a kernel runs in a session
+    of its own, and its sandbox may be another uid)."""
+    import psutil
+    try:
+        tree = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        tree = []
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    for process in tree:
+        with contextlib.suppress(psutil.Error):
+            process.kill()
 
 
 def function_of(grade_id: str, functions=()) -> str:

@@ -192,16 +192,24 @@ def test_a_restarted_batch_grades_only_what_is_missing_or_changed(tmp_path):
 
 
 def test_a_submission_past_its_time_limit_is_stopped_and_reported(tmp_path):
+    """A solution cell that sleeps for a minute, stopped after 6 s while the kernel sleeps:
+    reported "timed out", and nothing it started – nbgrader, the sandboxed kernel in a session
+    of its own, grading workers – is left."""
     root, _ = course_with(tmp_path, students=("reference",))
-    proc = accelkit_cli(root, "grade", "--timeout", "2")
+    path = root / "submitted" / "reference" / course.ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    nb = nbformat.read(path, 4)
+    cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution"))
+    cell.source += "\n\nimport time\ntime.sleep(60)  # still loading when the grader gives up"
+    nbformat.write(nb, path)
+    started = time.time()
+    proc = accelkit_cli(root, "grade", "--timeout", "6")
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert "TIMED OUT reference" in proc.stdout and "graded 0 of 1 submissions" in proc.stdout
     assert statuses(root)["reference"]["status"] == "timed out"
     left = []
-    for p in psutil.process_iter(["cmdline"]):
-        try:
-            if str(root) in " ".join(p.info["cmdline"] or []) or str(root) in p.cwd():
-                left.append(p.pid)
-        except psutil.Error:
-            pass
+    for p in psutil.process_iter(["cmdline", "create_time"]):
+        command = " ".join(p.info["cmdline"] or [])
+        if (p.info["create_time"] or 0) >= started - 1 and any(
+                word in command for word in ("nbgrader", "ipykernel", "kernel_sandbox", "accelkit.grading")):
+            left.append(p.pid)
     assert not all_gone(left, timeout=10), "a stopped submission left its grader running"
