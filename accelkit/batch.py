@@ -87,13 +87,12 @@ def engine_digest() -> str:
 def submission_timeout(root: Path) -> float:
     """c.AccelkitGrade.submission_timeout, else the budgets' worst case for every notebook
     (kernel run + trusted grading + a minute for nbgrader itself) and two minutes more."""
-    from accelkit.cli import _course_setting
-    setting = _course_setting(root, "AccelkitGrade", "submission_timeout", None)
-    if setting:
-        return float(setting)
+    configured = course.setting(root, "AccelkitGrade", "submission_timeout", None)
+    if configured:
+        return float(configured)
     notebooks = len(list((Path(root) / "source" / course.ASSIGNMENT).glob("*.ipynb")))
-    per_notebook = (float(_course_setting(root, "ResilientExecute", "run_budget", 60))
-                    + float(_course_setting(root, "TrustedGrade", "notebook_budget", 180)) + 60)
+    per_notebook = (float(course.setting(root, "ResilientExecute", "run_budget", 60))
+                    + float(course.setting(root, "TrustedGrade", "notebook_budget", 180)) + 60)
     return notebooks * per_notebook + 120
 
 
@@ -168,20 +167,6 @@ def classify(proc: subprocess.CompletedProcess) -> tuple:
         errors = [line for line in proc.stderr.splitlines() if "| ERROR]" in line]
         return FAILED, "\n".join(errors[-3:]) or proc.stderr[-500:]
     return GRADED, ""
-
-
-def unmeasured_cells(files: dict) -> list:
-    """"notebook: grade_id" of every test cell the grader could not measure (a busy machine)
-    in the autograded notebooks `files`."""
-    import nbformat
-    found = []
-    for name, data in sorted(files.items()):
-        if name.endswith(".ipynb"):
-            nb = nbformat.reads(data.decode(), 4)
-            found += [f"{Path(name).stem}: {c.metadata.get('nbgrader', {}).get('grade_id')}"
-                      for c in nb.cells
-                      if any(o.get("ename") == "NotMeasured" for o in c.get("outputs", []))]
-    return found
 
 
 class Batch:
@@ -368,7 +353,7 @@ class _Run:
             outcome = Outcome(student, FAILED,
                               f"the grader could not run: {type(err).__name__}: {err}")
         outcome.digest = digest(self.submissions[student])
-        cells = unmeasured_cells(outcome.files) if outcome.status == GRADED else []
+        cells = course.unmeasured_cells(outcome.files) if outcome.status == GRADED else []
         if cells:
             outcome.status, outcome.reason = NOT_MEASURED, ", ".join(cells)
         write_back(self.root, outcome)

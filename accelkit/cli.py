@@ -153,14 +153,7 @@ def cmd_calibrate(args) -> int:
     return 1 if failing else 0
 
 
-def _course_setting(root: Path, section: str, name: str, default: str) -> str:
-    """c.<section>.<name> as the course's nbgrader_config.py sets it."""
-    from traitlets.config.loader import PyFileConfigLoader
-    try:
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    except Exception:  # noqa: BLE001 - no or broken config: nbgrader itself will say so
-        return default
-    return config[section].get(name, default)
+_course_setting = course.setting
 
 
 def calibration_setting(root: Path) -> str:

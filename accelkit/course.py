@@ -267,12 +267,31 @@ def cell_scores(db_url: str, student: str) -> dict:
     return scores
 
 
-def not_measured(root: Path, student: str) -> list:
-    """"notebook: grade_id" of each test cell of a student's autograded submission that the
-    grader could not measure (a busy machine: `checks.NotMeasured`), to be regraded."""
+def unmeasured_cells(files: dict) -> list:
+    """"notebook: grade_id" of every test cell the grader could not measure (a busy machine:
+    `checks.NotMeasured`) in autograded notebooks `files` ({name: bytes})."""
     found = []
-    for path in sorted((Path(root) / "autograded" / student / ASSIGNMENT).glob("*.ipynb")):
-        for cell in nbformat.read(path, 4).cells:
-            if any(o.get("ename") == "NotMeasured" for o in cell.get("outputs", [])):
-                found.append(f"{path.stem}: {cell.metadata.get('nbgrader', {}).get('grade_id')}")
+    for name, data in sorted(files.items()):
+        if name.endswith(".ipynb"):
+            nb = nbformat.reads(data.decode(), 4)
+            found += [f"{Path(name).stem}: {c.metadata.get('nbgrader', {}).get('grade_id')}"
+                      for c in nb.cells
+                      if any(o.get("ename") == "NotMeasured" for o in c.get("outputs", []))]
     return found
+
+
+def not_measured(root: Path, student: str) -> list:
+    """`unmeasured_cells` of a student's autograded submission in the course folder."""
+    folder = Path(root) / "autograded" / student / ASSIGNMENT
+    return unmeasured_cells({p.name: p.read_bytes() for p in sorted(folder.glob("*.ipynb"))})
+
+
+def setting(root: Path, section: str, name: str, default):
+    """c.<section>.<name> as the course's nbgrader_config.py sets it (`default` where it does
+    not, or where the file cannot be read: nbgrader itself will say why)."""
+    from traitlets.config.loader import PyFileConfigLoader
+    try:
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    except Exception:  # noqa: BLE001 - no or broken config: nbgrader itself will say so
+        return default
+    return config[section].get(name, default)
