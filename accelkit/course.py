@@ -161,6 +161,8 @@ def run_nbgrader(root: Path, *args: str, cpus: set | None = None,
                 out, err = proc.communicate(timeout=10)
             except subprocess.TimeoutExpired:  # a process we could not reach holds the pipes
                 out, err = "", ""
+            from accelkit.grading import kernel_sandbox
+            kernel_sandbox.remove_stale_private_folders()  # nbgrader had no time to
             if isinstance(stop, subprocess.TimeoutExpired):
                 raise subprocess.TimeoutExpired(args, timeout, out, err) from None
             raise

@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from accelkit import batch, course
+from accelkit.grading import kernel_sandbox
 from conftest import REPO, SELECTED, accelkit_cli, copy_course, nbgrader, scores_of, usable
 
 NOTEBOOK = "01_roofline"
@@ -142,6 +143,8 @@ def test_a_dask_cluster_grades_into_postgresql_and_a_killed_lane_loses_nothing(
     assert left_behind and not all_gone(left_behind), "the killed lane left its grader running"
     assert (root / "autograded" / examples[0].student / course.ASSIGNMENT
             / f"{NOTEBOOK}.ipynb").exists() and (root / "feedback").is_dir()
+    assert kernel_sandbox.remove_stale_private_folders() == [], "the killed grader's kernel " \
+        "folder was left in /tmp"
 
 
 def test_a_cluster_sqlite_cannot_reach_is_refused_before_grading(tmp_path):
@@ -189,6 +192,8 @@ def test_a_restarted_batch_grades_only_what_is_missing_or_changed(tmp_path):
     said = " ".join(third.stdout.split())
     assert third.returncode == 0 and f"resuming: {len(students) - 1} of {len(students)}" in said
     assert (root / "logs" / f"autograde-{changed}.log").stat().st_mtime_ns != logs[changed]
+    assert kernel_sandbox.remove_stale_private_folders() == [], "the killed batch's kernel " \
+        "folders were left in /tmp"
 
 
 def test_a_submission_past_its_time_limit_is_stopped_and_reported(tmp_path):
@@ -213,3 +218,5 @@ def test_a_submission_past_its_time_limit_is_stopped_and_reported(tmp_path):
                 word in command for word in ("nbgrader", "ipykernel", "kernel_sandbox", "accelkit.grading")):
             left.append(p.pid)
     assert not all_gone(left, timeout=10), "a stopped submission left its grader running"
+    assert kernel_sandbox.remove_stale_private_folders() == [], "the stopped kernel's folder " \
+        "was left in /tmp"

@@ -517,3 +517,24 @@ def test_the_kernels_socket_folder_is_watched_and_a_growing_one_stops_the_kernel
     for write in (many_files, big_files):
         stopped, why = watched(write)
         assert stopped and "into the folder of its sockets" in why, write.__name__
+
+
+def test_the_kernel_folders_of_killed_graders_are_removed_and_live_ones_kept(tmp_path, monkeypatch):
+    """A grader killed before it cleans up (a timed-out submission, a killed lane) leaves its
+    kernel's folder in /tmp; the next grader removes it, and never the folder of one that runs."""
+    import subprocess
+    import tempfile
+
+    from accelkit.grading import kernel_sandbox
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    stale = tmp_path / f"{kernel_sandbox.PRIVATE_PREFIX}{ended.pid}-abc"
+    (stale / "sub").mkdir(parents=True)
+    (stale / "kernel.json").write_text("{}")
+    live = kernel_sandbox.private_folder()
+    assert os.path.dirname(live) == str(tmp_path)
+    assert kernel_sandbox.remove_stale_private_folders() == [str(stale)]
+    assert not stale.exists() and os.path.isdir(live)
+    assert kernel_sandbox.remove_stale_private_folders() == []

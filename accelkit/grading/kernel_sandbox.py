@@ -7,13 +7,51 @@ which then works in a private copy of the submission's folder.
 """
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import os
+import shutil
 import sys
+import tempfile
 
 from accelkit.grading import sandbox
 
 ENV = "ACCELKIT_KERNEL_SANDBOX"
+PRIVATE_PREFIX = "accelkit-kernel-"
+
+
+def private_folder() -> str:
+    """A new folder for a sandboxed kernel's connection file and sockets, named after this
+    process: if this grader is killed before it removes the folder, a later one can."""
+    return tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-")
+
+
+def remove_stale_private_folders() -> list:
+    """Remove the private folders of graders that are gone (killed before they cleaned up:
+    a timed-out submission, a killed lane or batch); returns the ones removed."""
+    removed = []
+    for folder in glob.glob(os.path.join(tempfile.gettempdir(), PRIVATE_PREFIX + "*-*")):
+        pid = os.path.basename(folder).removeprefix(PRIVATE_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        if not os.path.exists(folder):
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    with contextlib.suppress(OSError):  # a zombie is gone too
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    return True
 
 
 def main() -> None:

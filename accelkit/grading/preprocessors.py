@@ -15,7 +15,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 
@@ -165,7 +164,8 @@ class ResilientExecute(Execute):
             self.log.warning("!" * 20 + " kernel: " + warning)
         if not sandbox.confined(policy):
             return self._run_kernel(nb, resources, km)
-        private = tempfile.mkdtemp(prefix="accelkit-kernel-")
+        kernel_sandbox.remove_stale_private_folders()
+        private = kernel_sandbox.private_folder()
         if policy.get("uid") is not None:
             os.chown(private, policy["uid"], policy["uid"])
         # the kernel works in a private copy of the submission's folder (`sandbox.apply`);
