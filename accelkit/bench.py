@@ -1,8 +1,9 @@
 """Benchmark of the reference kernels (a report, not a test).
 
 Runs the instructor's solution cells of 02_blocked_matmul from source/, then prints
-GFLOP/s of matmul_reordered and matmul_blocked next to single-threaded numpy, and
-the time nbgrader takes to autograde one complete submission.
+GFLOP/s of matmul_reordered and matmul_blocked (with its default block size, and with the
+one the reference `autotune_block_size` picks for that product) next to single-threaded
+numpy, and the time nbgrader takes to autograde one complete submission.
 """
 from __future__ import annotations
 
@@ -44,11 +45,17 @@ def kernel_table(kernels: dict, sizes: list, quick: bool) -> list:
                 t_numpy = best_time(np.matmul, A, B, repeat=repeat)
                 t_reord = best_time(kernels["matmul_reordered"], A, B, repeat=repeat)
                 t_block = best_time(kernels["matmul_blocked"], A, B, repeat=repeat)
+                tuned = kernels["autotune_block_size"](n, n, n, dtype=dtype)
+                t_tuned = best_time(kernels["matmul_blocked"], A, B, block_size=tuned,
+                                    repeat=repeat)
                 row = {"dtype": dtype, "n": n,
                        "reordered GF/s": matmul_gflops(n, t_reord),
                        "blocked GF/s": matmul_gflops(n, t_block),
+                       "tuned block": tuned,
+                       "blocked@tuned GF/s": matmul_gflops(n, t_tuned),
                        "numpy-1t GF/s": matmul_gflops(n, t_numpy),
                        "blocked/numpy": t_numpy / t_block,
+                       "tuned/numpy": t_numpy / t_tuned,
                        "reordered/numpy": t_numpy / t_reord}
                 if n <= 1024:
                     row["blocked vs naive"] = best_time(matmul_naive, A, B, repeat=1) / t_block
@@ -105,8 +112,9 @@ def main(root: Path, sizes: list, quick: bool = False) -> int:
     print("numpy BLAS:", ", ".join(blas) or "unknown", "– limited to 1 thread\n")
     kernels = reference_kernels(root)
     rows = kernel_table(kernels, sizes, quick)
-    print_table(rows, ["dtype", "n", "reordered GF/s", "blocked GF/s", "numpy-1t GF/s",
-                       "blocked/numpy", "reordered/numpy", "blocked vs naive"])
+    print_table(rows, ["dtype", "n", "reordered GF/s", "blocked GF/s", "tuned block",
+                       "blocked@tuned GF/s", "numpy-1t GF/s", "blocked/numpy", "tuned/numpy",
+                       "reordered/numpy", "blocked vs naive"])
     seconds, use = autograde_seconds(root)
     print(f"\nautograde of one complete submission (reference): {seconds:.1f} s")
     print("of the grading time budgets (nbgrader_config.py) it used:")
