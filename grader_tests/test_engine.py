@@ -538,3 +538,50 @@ def test_the_kernel_folders_of_killed_graders_are_removed_and_live_ones_kept(tmp
     assert kernel_sandbox.remove_stale_private_folders() == [str(stale)]
     assert not stale.exists() and os.path.isdir(live)
     assert kernel_sandbox.remove_stale_private_folders() == []
+
+
+@needs_sandbox
+def test_a_sandboxed_kernel_ends_when_the_grader_that_started_it_is_killed(tmp_path):
+    """nbgrader SIGKILLed (a lane or a batch killed, a submission past its time limit) cannot
+    clean up: the sandboxed kernel it started – the sandbox's outer process and everything in
+    its PID namespace – must end by itself."""
+    import json
+    import signal
+    import subprocess
+
+    import psutil
+
+    from accelkit.grading import kernel_sandbox, sandbox
+
+    policy, _ = sandbox.policy(2048, str(tmp_path))
+    private = kernel_sandbox.private_folder()
+    work = tmp_path / "work"
+    work.mkdir()
+    env = dict(os.environ, **{kernel_sandbox.ENV: json.dumps(
+        {"policy": sandbox.with_writable(policy, private), "private": private})})
+    grader = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import subprocess, sys, time
+        kernel = subprocess.Popen([sys.executable, "-m", "accelkit.grading.kernel_sandbox",
+                                   "/bin/sleep", "600"], cwd={str(work)!r})
+        print(kernel.pid, flush=True)
+        time.sleep(600)
+        """)], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        kernel = psutil.Process(int(grader.stdout.readline()))
+        deadline = time.monotonic() + 30
+        while not kernel.children(recursive=True) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        sandboxed = [kernel, *kernel.children(recursive=True)]
+        assert any("sleep" in " ".join(p.cmdline()) for p in sandboxed[1:])
+        os.kill(grader.pid, signal.SIGKILL)
+        grader.wait()
+        gone, alive = psutil.wait_procs(sandboxed, timeout=10)
+        assert alive == [], "the sandboxed kernel outlived the grader that started it"
+    finally:
+        grader.kill()
+        for p in psutil.process_iter():
+            with contextlib.suppress(psutil.Error):
+                if p.ppid() == 1 and "600" in p.cmdline() and "sleep" in " ".join(p.cmdline()):
+                    p.kill()
+        import shutil
+        shutil.rmtree(private, ignore_errors=True)

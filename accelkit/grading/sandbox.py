@@ -23,6 +23,7 @@ import os
 import shutil
 import signal
 import sys
+import time
 from pathlib import Path
 
 try:
@@ -48,6 +49,7 @@ _CLONE_NEWNS, _CLONE_NEWNET, _CLONE_NEWUSER, _CLONE_NEWPID, _CLONE_NEWIPC = (
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = (
     1, 2, 4, 8, 32, 4096, 0x4000, 1 << 18)
 _PR_SET_PDEATHSIG = 1
+_PARENT_POLL_S = 0.25  # how often a sandbox's outer process looks whether its parent lives
 # statvfs flags of a mount -> the mount flags that keep them (a user namespace may not drop them)
 _KEPT_FLAGS = {os.ST_NOSUID: _MS_NOSUID, os.ST_NODEV: _MS_NODEV, os.ST_NOEXEC: _MS_NOEXEC,
                1024: 1024, 2048: 2048, 4096: 1 << 21}  # NOATIME, NODIRATIME, RELATIME
@@ -265,7 +267,9 @@ def _enter(libc, userns: bool, network: bool) -> None:
 
 def _wait_for(child: int) -> None:
     """The parent's side: stay until the namespace's first process ends, then end the same
-    way (its exit code, or its signal), so the grader sees how the worker died."""
+    way (its exit code, or its signal), so the grader sees how the worker died. If the process
+    that started this one dies (a SIGKILLed nbgrader or grader cleans up nothing), the child is
+    killed – and with it, as the first process of its PID namespace, everything inside."""
     import faulthandler
     faulthandler.disable()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -276,12 +280,15 @@ def _wait_for(child: int) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, forward)
-    while True:
-        try:
-            _, status = os.waitpid(child, 0)
+    parent = os.getppid()
+    while True:  # until the child ends; the child ends too when this process's parent is gone
+        done, status = os.waitpid(child, os.WNOHANG)
+        if done:
             break
-        except InterruptedError:
-            continue
+        if os.getppid() != parent:  # the grader was killed: nobody is left to stop the child
+            with contextlib.suppress(OSError):
+                os.kill(child, signal.SIGKILL)
+        time.sleep(_PARENT_POLL_S)
     if os.WIFSIGNALED(status):
         signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
         os.kill(os.getpid(), os.WTERMSIG(status))
