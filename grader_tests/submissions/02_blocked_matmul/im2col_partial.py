@@ -1,8 +1,11 @@
-"""An honest conv2d_im2col written differently from the instructor's: one column per output
-pixel, gathered in a Python loop, and the product through a `functools.partial` of the
-student's matmul_blocked bound at the top of the cell. The check that the convolution is
-built on matmul_blocked follows that binding (it once read only the function's own body and
-said "it never calls it"). Full marks, like the instructor's solution."""
+"""An honest conv2d_im2col written differently from the instructor's: the columns come from
+numpy's `sliding_window_view` (one strided view of every window, then one reshaping copy),
+and the product goes through a `functools.partial` of the student's matmul_blocked bound at
+the top of the cell. The check that the convolution is built on matmul_blocked follows that
+binding (it once read only the function's own body and said "it never calls it"). Full
+marks, like the instructor's solution. (This example once gathered one column per output
+pixel in a Python loop: 5.8x on the Intel Xeon VM but 2.2-2.7x on the Zen 5 VM, under the
+3x threshold – MARGINS.md, 02.)"""
 
 BASE = "reference"
 
@@ -26,13 +29,9 @@ def conv2d_im2col(x, w, stride=1, padding=0):
         raise ValueError("the kernel does not fit the padded input")
     dtype = np.result_type(x, w)
     xp = np.pad(x.astype(dtype), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    cols = np.empty((c * kh * kw, n * oh * ow), dtype)
-    col = 0
-    for b in range(n):
-        for i in range(oh):
-            for j in range(ow):
-                cols[:, col] = xp[b, :, i * sh:i * sh + kh, j * sw:j * sw + kw].reshape(-1)
-                col += 1
+    windows = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))
+    windows = windows[:, :, ::sh, ::sw][:, :, :oh, :ow]          # (n, c, oh, ow, kh, kw)
+    cols = windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * oh * ow)
     out = _product(w.reshape(f, -1).astype(dtype), cols)
     return np.ascontiguousarray(out.reshape(f, n, oh, ow).transpose(1, 0, 2, 3))
 ''',
