@@ -292,3 +292,26 @@ def test_a_hopeless_or_overwhelming_kernel_is_decided_in_two_rounds():
     assert timing.decide([0.9, 0.5, 0.5, 0.5, 0.5], 4.0).rounds == 2       # both < 1
     assert timing.decide([1.1, 0.5, 0.5, 0.5, 0.5], 4.0).rounds == 5       # 1.1 is not
     assert timing.compare(fixed(0.010), fixed(0.020)).rounds == 5           # no threshold
+
+
+def test_an_attempt_measured_again_is_set_aside_and_calibration_reads_the_one_that_decided(tmp_path):
+    """05's parallel checks measure a kernel again after a miss the machine may explain; the
+    attempt that did not decide stays in the notebook's record but is set aside, so that
+    `accelkit calibrate` judges the thresholds on the measurement that gave the grade."""
+    import nbformat
+
+    from accelkit.grading import calibration
+
+    with timing.recording() as found:
+        marker = timing.attempt_marker()
+        timing.compare(fixed(0.010), fixed(0.010 / (0.9 * T)), [T], min_sample_s=0)  # a miss
+        timing.set_aside(marker)
+        timing.compare(fixed(0.010), fixed(0.010 / (2 * T)), [T], min_sample_s=0)    # decides
+    assert [bool(s.get("set_aside")) for s in found] == [True, False]
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("check_parallel_speedup(...)")
+    cell.metadata = {"nbgrader": {"grade_id": "test_x_speed"}, "accelkit": {"measured": found}}
+    nb.cells.append(cell)
+    nbformat.write(nb, tmp_path / "graded.ipynb")
+    decided = calibration.measured(tmp_path / "graded.ipynb")["test_x_speed"]
+    assert [run["speedup"] for run in decided] == [pytest.approx(2 * T)]

@@ -450,7 +450,10 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
     one, parallel = {}, {}
     outside = isinstance(target, RemoteFunction)
     for attempt in range(PARALLEL_ATTEMPTS):
+        if attempt:  # the attempt before did not decide: measured again
+            timing.set_aside(marker)
         _wait_for_free_cores(target, cores, f"{target.name} speed")
+        marker = timing.attempt_marker()
         one.clear()
         parallel.clear()
         own = timing.compare(target.runner(inputs, {kwarg: 1}, verify, usage=one),
@@ -480,6 +483,7 @@ def check_parallel_speedup(fn, inputs: list, verify, *, two_core: float, efficie
                 continue
         break
     else:
+        timing.set_aside(marker)
         raise NotMeasured(f"{target.name} speed: not measured – {busy_reason}, in every attempt. "
                           "Regrade this submission on a quiet machine; this is not a verdict on "
                           "the code.")

@@ -57,11 +57,13 @@ def fingerprint_id(facts: dict) -> str:
 
 
 def measured(nb_path: Path) -> dict:
-    """{grade_id: [comparison summaries]} of the timed test cells of an autograded notebook."""
+    """{grade_id: [comparison summaries]} of the timed test cells of an autograded notebook:
+    the comparisons that decided (an attempt measured again is set aside, `timing.set_aside`)."""
     found = {}
     for cell in nbformat.read(nb_path, 4).cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        runs = cell.get("metadata", {}).get("accelkit", {}).get("measured")
+        runs = [run for run in cell.get("metadata", {}).get("accelkit", {}).get("measured") or ()
+                if not run.get("set_aside")]
         if grade_id and runs:
             found[grade_id] = runs
     return found

@@ -161,6 +161,20 @@ def recording():
         _recorders.remove(found)
 
 
+def attempt_marker() -> list:
+    """Where every active recording stands now: `set_aside(marker)` then marks what was
+    recorded since as an attempt that did not decide (the check measured again)."""
+    return [(found, len(found)) for found in _recorders]
+
+
+def set_aside(marker: list) -> None:
+    """Mark the comparisons recorded since `marker` as set aside: a check measured again decides
+    on a later attempt, and calibration reads only the comparisons that decided."""
+    for found, start in marker:
+        for summary in found[start:]:
+            summary["set_aside"] = True
+
+
 def repeats_for(run: Runner, min_sample_s: float) -> int:
     """How many calls make one sample last at least `min_sample_s`: after an untimed warm-up
     call (JIT compilation, first-touch page faults), the count grows until a sample of that
