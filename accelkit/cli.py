@@ -16,7 +16,7 @@ from accelkit.grading import sandbox
 def _db_url(root: Path) -> str:
     """The gradebook nbgrader_config.py names (CourseDirectory.db_url): SQLite in the course
     folder by default, or a shared server such as PostgreSQL."""
-    return _course_setting(root, "CourseDirectory", "db_url", "sqlite:///" + str(root / "gradebook.db"))
+    return course.setting(root, "CourseDirectory", "db_url", "sqlite:///" + str(root / "gradebook.db"))
 
 
 DEMO_STUDENTS = {"reference", "stub", "naive", "edge_bug", "blas", "monkeypatch", "segfault",
@@ -153,17 +153,14 @@ def cmd_calibrate(args) -> int:
     return 1 if failing else 0
 
 
-_course_setting = course.setting
-
-
 def calibration_setting(root: Path) -> str:
     """TrustedGrade.calibration as nbgrader_config.py sets it (default "warn")."""
-    return _course_setting(root, "TrustedGrade", "calibration", "warn")
+    return course.setting(root, "TrustedGrade", "calibration", "warn")
 
 
 def sandbox_mode(root: Path) -> str:
     """Sandbox.mode as nbgrader_config.py sets it (default "auto")."""
-    return _course_setting(root, "Sandbox", "mode", "auto")
+    return course.setting(root, "Sandbox", "mode", "auto")
 
 
 def cmd_grade(args) -> int:
@@ -189,8 +186,8 @@ def cmd_grade(args) -> int:
         console.print(f"[bold yellow]warning[/]: {problem}")
     students = sorted(p.name for p in (args.root / "submitted").iterdir()
                       if (p / course.ASSIGNMENT).is_dir())
-    scheduler = args.scheduler or _course_setting(args.root, "AccelkitGrade", "scheduler", None)
-    lanes = args.lanes or int(_course_setting(args.root, "AccelkitGrade", "lanes", 1))
+    scheduler = args.scheduler or course.setting(args.root, "AccelkitGrade", "scheduler", None)
+    lanes = args.lanes or int(course.setting(args.root, "AccelkitGrade", "lanes", 1))
     db_url = _db_url(args.root)
     try:
         cpu_sets = course.lane_cpus(lanes) if lanes > 1 and not scheduler else [None]

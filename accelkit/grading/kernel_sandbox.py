@@ -7,7 +7,6 @@ which then works in a private copy of the submission's folder.
 """
 from __future__ import annotations
 
-import contextlib
 import glob
 import json
 import os
@@ -42,16 +41,13 @@ def remove_stale_private_folders() -> list:
 
 
 def _alive(pid: int) -> bool:
+    import psutil
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:  # another user's
+    except psutil.AccessDenied:  # another user's
         return True
-    with contextlib.suppress(OSError):  # a zombie is gone too
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    return True
 
 
 def main() -> None:

@@ -23,7 +23,6 @@ import os
 import shutil
 import signal
 import sys
-import time
 from pathlib import Path
 
 try:
@@ -281,6 +280,7 @@ def _wait_for(child: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, forward)
     parent = os.getppid()
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})  # woken at once when it ends
     while True:  # until the child ends; the child ends too when this process's parent is gone
         done, status = os.waitpid(child, os.WNOHANG)
         if done:
@@ -288,7 +288,7 @@ def _wait_for(child: int) -> None:
         if os.getppid() != parent:  # the grader was killed: nobody is left to stop the child
             with contextlib.suppress(OSError):
                 os.kill(child, signal.SIGKILL)
-        time.sleep(_PARENT_POLL_S)
+        signal.sigtimedwait({signal.SIGCHLD}, _PARENT_POLL_S)
     if os.WIFSIGNALED(status):
         signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
         os.kill(os.getpid(), os.WTERMSIG(status))
