@@ -84,6 +84,35 @@ def test_linux_without_cpuinfo_or_sysfs_still_summarises(monkeypatch, no_linux_f
     assert "not reported by this OS" in student.machine_summary()
 
 
+COMPILED_FOR = """
+from numba.core.registry import cpu_target
+from accelkit import student
+compiled = cpu_target.target_context.codegen()._get_host_cpu_features().split(",")
+print([name for name in student.SIMD_EXTENSIONS if "+" + name in compiled])
+print(student.simd_extensions())
+"""
+
+
+@pytest.mark.skipif(student.family() != "x86-64", reason="the AVX family is x86's")
+@pytest.mark.parametrize("env", [
+    {},
+    {"NUMBA_ENABLE_AVX": "0"},  # what numba decides on Linux when /proc/cpuinfo has no flags
+    {"NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "+64bit,+sse4.2,+avx,+avx2,+fma"},
+], ids=["host", "avx-off", "haswell"])
+def test_the_simd_extensions_listed_are_those_numba_compiles_for(env):
+    """The setup cells' "SIMD extensions numba may use" names the features in numba's own
+    compile target, not merely what the CPU has."""
+    proc = subprocess.run([sys.executable, "-c", COMPILED_FOR], cwd=REPO, capture_output=True,
+                          text=True, env=dict(os.environ, **env), timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    compiled, listed = proc.stdout.splitlines()
+    assert listed == compiled, f"numba compiles for {compiled}, the summary lists {listed}"
+    if env.get("NUMBA_ENABLE_AVX") == "0":
+        assert "avx" not in listed and "sse4.2" in listed
+    if "NUMBA_CPU_FEATURES" in env:
+        assert "avx2" in listed and "avx512f" not in listed
+
+
 def test_a_sysctl_that_is_missing_gives_no_answer(monkeypatch):
     """`sysctl` absent (not macOS) or failing: None, not an exception."""
     monkeypatch.setenv("PATH", "/nonexistent")
@@ -149,7 +178,12 @@ def test_release_notebooks_run_where_cpuinfo_and_sysfs_are_hidden(notebook, tmp_
         command = ["unshare", *user, "--mount", "--propagation", "private", "sh", "-c",
                    "mount --bind /dev/null /proc/cpuinfo && mount -t tmpfs tmpfs /sys && "
                    "test ! -s /proc/cpuinfo && exec " + " ".join(command)]
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    # numba on Linux reads /proc/cpuinfo to see whether the OS allows AVX and, finding no
+    # flags there, compiles for SSE only; on macOS and Windows it never reads that file and
+    # keeps AVX, which NUMBA_ENABLE_AVX=1 stands in for (the summary's honesty about numba's
+    # own target is test_the_simd_extensions_listed_are_those_numba_compiles_for).
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+               NUMBA_ENABLE_AVX="1")
     proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "SIMD extensions numba may use" in proc.stdout  # the setup cell's summary

@@ -64,13 +64,22 @@ def cpu_model() -> str:
 
 
 def cpu_features() -> list:
-    """The CPU features LLVM (numba's compiler) reports for this machine, sorted; on AArch64
-    NEON is always there, so it is listed even where LLVM reports nothing."""
+    """The CPU features numba compiles for on this machine, sorted: those LLVM reports for the
+    host, or the ones NUMBA_CPU_FEATURES names. Like numba, it leaves out the AVX family where
+    numba's config switches AVX off (on Linux numba reads /proc/cpuinfo's flags to see whether
+    the OS allows AVX: without that file it compiles for SSE only). On AArch64 NEON is always
+    there, so it is listed even where LLVM reports nothing."""
     import llvmlite.binding as llvm
-    try:
-        features = {name for name, on in llvm.get_host_cpu_features().items() if on}
-    except RuntimeError:  # LLVM has no feature list for some hosts (older macOS on arm64)
-        features = set()
+    from numba.core import config
+    if config.CPU_FEATURES:
+        features = {f[1:] for f in config.CPU_FEATURES.split(",") if f.startswith("+")}
+    else:
+        try:
+            features = {name for name, on in llvm.get_host_cpu_features().items() if on}
+        except RuntimeError:  # LLVM has no feature list for some hosts (older macOS on arm64)
+            features = set()
+        if not config.ENABLE_AVX:
+            features = {name for name in features if not name.startswith("avx")}
     if family() == "ARM (AArch64)":
         features.add("neon")
     return sorted(features)
