@@ -3,6 +3,7 @@ stored with the machine's fingerprint, and autograde's reaction when there is no
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ import pytest
 from traitlets.config import Config
 
 from accelkit.grading import calibration
-from accelkit import course
+from accelkit import course, student
 from accelkit.grading.preprocessors import TrustedGrade
 from conftest import REPO
 
@@ -67,6 +68,17 @@ def test_check_names_what_is_missing_or_wrong(tmp_path):
     assert "03_vectorized_ops test_relu_speed 1.6x (reference 1.50x" in calibration.check(tmp_path)
     (tmp_path / calibration.FILE).write_text("{")
     assert "unreadable" in calibration.check(tmp_path)
+
+
+@pytest.mark.skipif("avx" not in student.simd_extensions(), reason="needs a CPU with AVX")
+def test_a_calibration_made_with_avx_does_not_fit_numba_without_it(tmp_path):
+    """Where numba loses AVX (Linux numba with /proc/cpuinfo hidden) the kernels are other
+    code: the calibration of the same CPU no longer fits."""
+    calibration.record(tmp_path, _rows(), 1.0)
+    code = f"from accelkit.grading import calibration; print(calibration.check({str(tmp_path)!r}))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, NUMBA_ENABLE_AVX="0"), timeout=120)
+    assert "another machine (differs in simd)" in proc.stdout, proc.stdout + proc.stderr[-2000:]
 
 
 def test_autograde_warns_or_refuses_without_a_fitting_calibration(tmp_path, caplog):

@@ -35,7 +35,9 @@ COPIED = ("source", "grader_tests/submissions", "nbgrader_config.py")
 
 def fingerprint() -> dict:
     """What decides the measured ratios: the CPU (as LLVM sees it), its caches and cores,
-    and the compiler and array library that build the kernels."""
+    the compiler and array library that build the kernels, and the SIMD extensions numba
+    compiles for (numba on Linux drops AVX where /proc/cpuinfo is hidden, a container's
+    doing: the same machine then grades SSE code)."""
     import llvmlite.binding as llvm
     import numba
     import numpy
@@ -48,7 +50,8 @@ def fingerprint() -> dict:
         pass
     return {"cpu": model or platform.machine(), "llvm_cpu": llvm.get_host_cpu_name(),
             "machine": platform.machine(), "cores": student.cpu_count(),
-            "caches": student.cache_sizes(), "numba": numba.__version__,
+            "caches": student.cache_sizes(), "simd": student.simd_extensions(),
+            "numba": numba.__version__,
             "numpy": numpy.__version__}
 
 
