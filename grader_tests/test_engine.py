@@ -585,3 +585,27 @@ def test_a_sandboxed_kernel_ends_when_the_grader_that_started_it_is_killed(tmp_p
             with contextlib.suppress(psutil.Error):
                 p.kill()
         shutil.rmtree(private, ignore_errors=True)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads Linux's CPU clocks")
+def test_a_process_cpu_time_is_read_to_the_millisecond_from_outside():
+    """The grader reads a worker's CPU time (busy cores, who did the work) from outside: to the
+    nanosecond, ended threads included, not in /proc's 10 ms ticks (which read 0.70-1.21 cores
+    for one busy thread over a parallel check's timed calls)."""
+    import subprocess
+    from accelkit.grading.isolate import process_cpu_seconds, threads_cpu_seconds
+    code = ("import threading, time\n"
+            "def spin(s):\n    t = time.thread_time()\n    while time.thread_time() - t < s: pass\n"
+            "th = threading.Thread(target=spin, args=(0.125,)); th.start(); th.join()\n"
+            "spin(0.0456); print(time.process_time(), flush=True); time.sleep(30)")
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        inside = float(child.stdout.readline())   # the child's own clock, ended thread included
+        outside = process_cpu_seconds(child.pid)
+        main = threads_cpu_seconds(child.pid, [child.pid])
+    finally:
+        child.kill()
+        child.wait()
+    assert outside == pytest.approx(inside, abs=0.002)
+    assert outside - main == pytest.approx(0.125, abs=0.003)  # the ended thread's share (ticks: 0.12 or 0.13)
+    assert threads_cpu_seconds(child.pid, [child.pid]) == 0.0  # gone: nothing, no error
