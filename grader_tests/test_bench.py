@@ -8,11 +8,7 @@ import sys
 import pytest
 
 from accelkit import student
-from conftest import REPO
-
-HASWELL = {"NUMBA_CPU_NAME": "haswell",  # AVX2 and FMA, 16 vector registers of 32 bytes
-           "NUMBA_CPU_FEATURES": "+64bit,+sse2,+sse3,+ssse3,+sse4.1,+sse4.2,+popcnt,+avx,+avx2,"
-                                 "+fma,+f16c,+bmi,+bmi2,+lzcnt,+movbe,+cx16,+xsave"}
+from conftest import AVX2_CODEGEN, REPO
 
 CHECK = """
 import numpy as np
@@ -32,13 +28,13 @@ print(kernels["_tile_rows"](np.float32), kernels["_tile_rows"](np.float64))
 """
 
 
-@pytest.mark.parametrize("env", [{}, HASWELL], ids=["this-machine", "avx2"])
+@pytest.mark.parametrize("env", [{}, AVX2_CODEGEN], ids=["this-machine", "avx2"])
 def test_the_reference_blocked_matmul_is_right_with_each_micro_tile(env):
     proc = subprocess.run([sys.executable, "-c", CHECK.format(root=str(REPO))], cwd=REPO,
                           capture_output=True, text=True, env=dict(os.environ, **env), timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = tuple(map(int, proc.stdout.split()[-2:]))
-    if env is HASWELL:
+    if env is AVX2_CODEGEN:
         assert rows == (4, 2)  # AVX2: the 8-row tile would spill its sums
     elif "avx512f" in student.simd_extensions():
         assert rows == (8, 8)

@@ -16,7 +16,7 @@ import pytest
 from accelkit import student
 from accelkit.exercises import dispatch
 from accelkit.grading import targets
-from conftest import REPO, SELECTED
+from conftest import AVX2_CODEGEN, REPO, SELECTED
 
 MAC_SYSCTL = {"machdep.cpu.brand_string": "Apple M2", "hw.perflevel0.l1dcachesize": "131072",
               "hw.perflevel0.l2cachesize": "16777216", "hw.l1dcachesize": "65536",
@@ -97,7 +97,7 @@ print(student.simd_extensions())
 @pytest.mark.parametrize("env", [
     {},
     {"NUMBA_ENABLE_AVX": "0"},  # what numba decides on Linux when /proc/cpuinfo has no flags
-    {"NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "+64bit,+sse4.2,+avx,+avx2,+fma"},
+    AVX2_CODEGEN,
 ], ids=["host", "avx-off", "haswell"])
 def test_the_simd_extensions_listed_are_those_numba_compiles_for(env):
     """The setup cells' "SIMD extensions numba may use" names the features in numba's own
